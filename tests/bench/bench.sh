@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# tests/bench/bench.sh - `make bench` and `make bench-scaling` (issue #7).
+#
+# usage: tests/bench/bench.sh [main|scaling|all]       (default: main)
+#
+# main     hookwarden, nginx (the TLS limit of this machine) and the Go peer, all on
+#          127.0.0.1, each driven with the same load by shared/bench/run.sh:
+#          closed loop (wrk) at 4 and 32 connections and a fixed rate (h2load,
+#          $RATE req/s), with the 4 KB and 8 KB CREATE reviews and a 4 KB UPDATE
+#          review (object + oldObject). One markdown table: req/s, p50, p99,
+#          fixed-rate p50/p99, server CPU-us per request, peak RSS, and the ratios
+#          hookwarden/nginx and hookwarden/Go (req/s and CPU/req).
+# scaling  hookwarden only (issue #7 part 4): req/s and CPU/req as the body grows
+#          (4 KB, 64 KB, 256 KB, 1 MiB, 32 conns), peak RSS as connections grow
+#          (32, 256, 1000, 2000, 4 KB body).
+# all      both, one after the other.
+#
+# Servers (main): hookwarden     labelled Jobs (hookwarden.io/migration: "true"):
+#                                the real work, policy + patch; the row that counts
+#                 hookwarden-nolabel  the shared bodies as they are: allowed unchanged
+#                 nginx-tls-2w   shared/bench/nginx-serve.sh 2 workers, TLS, body read
+#                 go-json        shared/bench/peers/go-webhook (its fixed JSON work)
+# nginx and Go get the labelled bodies too, so every server reads the same bytes.
+#
+# env (defaults):
+#   DURATION=5 WARMUP=2 RATE=2000 RATE_DURATION=5 THREADS=2 RATE_CLIENTS=4 ROUNDS=1
+#   SERVERS="hookwarden hookwarden-nolabel nginx-tls-2w go-json"  (main mode)
+#   SCENARIOS=.            grep -E filter on scenario names (main mode), e.g. 'c32$'
+#   SCALE_SERVER=hookwarden   (or go-json / nginx-tls-2w, to try the scaling mode)
+#   SCALE_SIZES="4096 65536 262144 1048576"  SCALE_CONNS="32 256 1000 2000"
+#   SCALE_BODY_CONNS=32  SCALE_RATE=50 (fixed-rate phase of the scaling runs)
+#   HOOKWARDEN_BIN=<repo>/build/hookwarden  HW_SHARED=<repo>/../shared
+#   BENCH_DIR=a new /tmp/hookwarden-bench.XXXXXX: certificates, bodies, logs, results
+#   PORT_BASE=18400  SERVER_CPUS= CLIENT_CPUS= (taskset lists for run.sh; empty = unpinned)
+#
+# Output: the table(s) on stdout and in $BENCH_DIR/bench-table.md; progress and
+# run.sh's raw RESULT lines on stderr and in $BENCH_DIR/results-raw.txt; run.sh's
+# TSV rows in $BENCH_DIR/results-MODE.tsv; one log per run in $BENCH_DIR/logs/.
+# A server that fails (does not start, dies, never answers 200) is reported as
+# "failed" in its row and the run goes on. Loopback only; every phase is bounded.
+# Missing tools are installed from Debian with apt-get when run as root.
+set -u
+MODE=${1:-main}
+case $MODE in
+  main | scaling | all) ;;
+  *) sed -n '2,44p' "$0"; exit 2 ;;
+esac
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+HW_SHARED=$(cd "${HW_SHARED:-$TOP/../shared}" 2>/dev/null && pwd) || {
+  echo "bench: shared material not found (HW_SHARED=${HW_SHARED:-$TOP/../shared})" >&2; exit 1; }
+SB=$HW_SHARED/bench
+[ -x "$SB/run.sh" ] || { echo "bench: $SB/run.sh missing" >&2; exit 1; }
+HW_BIN=${HOOKWARDEN_BIN:-$TOP/build/hookwarden}
+PATH=$PATH:/usr/sbin:/sbin
+
+export DURATION=${DURATION:-5} WARMUP=${WARMUP:-2} RATE=${RATE:-2000}
+export RATE_DURATION=${RATE_DURATION:-5} THREADS=${THREADS:-2} RATE_CLIENTS=${RATE_CLIENTS:-4}
+export SERVER_CPUS=${SERVER_CPUS:-} CLIENT_CPUS=${CLIENT_CPUS:-}
+ROUNDS=${ROUNDS:-1}
+SERVERS=${SERVERS:-hookwarden hookwarden-nolabel nginx-tls-2w go-json}
+SCENARIOS=${SCENARIOS:-.}
+SCALE_SERVER=${SCALE_SERVER:-hookwarden}
+SCALE_SIZES=${SCALE_SIZES:-4096 65536 262144 1048576}
+SCALE_CONNS=${SCALE_CONNS:-32 256 1000 2000}
+SCALE_BODY_CONNS=${SCALE_BODY_CONNS:-32}
+SCALE_RATE=${SCALE_RATE:-50}
+PORT_BASE=${PORT_BASE:-18400}
+if [ -z "${BENCH_DIR:-}" ]; then
+  BENCH_DIR=$(mktemp -d /tmp/hookwarden-bench.XXXXXX) || exit 1
+fi
+export BENCH_DIR
+mkdir -p "$BENCH_DIR/logs" "$BENCH_DIR/bodies" || exit 1
+RAW=$BENCH_DIR/results-raw.txt FAIL=$BENCH_DIR/failures.tsv
+CERT=$BENCH_DIR/certs/server.crt KEY=$BENCH_DIR/certs/server.key
+
+log() { echo "bench: $*" >&2; }
+
+# ---------------------------------------------------------------- tools
+# tool -> Debian package. nginx and go are needed only by their servers.
+need_tools() {
+  local t pkgs=() missing=()
+  local -A pkg=([wrk]=wrk [h2load]=nghttp2-client [curl]=curl [bc]=bc [python3]=python3
+                [openssl]=openssl [pgrep]=procps [/usr/bin/time]=time [nginx]=nginx [go]=golang-go)
+  local tools=(wrk h2load curl bc python3 openssl pgrep /usr/bin/time)
+  want nginx-tls-2w && tools+=(nginx)
+  want go-json && tools+=(go)
+  for t in "${tools[@]}"; do
+    command -v "$t" >/dev/null 2>&1 || { missing+=("$t"); pkgs+=("${pkg[$t]}"); }
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${pkgs[*]} (missing: ${missing[*]})"
+    local had_nginx_pid=""
+    [ -s /run/nginx.pid ] && had_nginx_pid=$(cat /run/nginx.pid)
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${pkgs[@]}"; } >"$BENCH_DIR/logs/apt.log" 2>&1 ||
+      log "apt-get failed, see $BENCH_DIR/logs/apt.log"
+    # Debian's postinst may start the nginx service (port 80) where no policy-rc.d stops it.
+    if [ -s /run/nginx.pid ] && [ "$(cat /run/nginx.pid)" != "$had_nginx_pid" ]; then
+      kill -QUIT "$(cat /run/nginx.pid)" 2>/dev/null
+    fi
+  fi
+  for t in wrk h2load curl bc python3 openssl pgrep /usr/bin/time; do
+    command -v "$t" >/dev/null 2>&1 || { log "$t is missing (Debian package ${pkg[$t]}); run as root to install it"; exit 1; }
+  done
+}
+want() {
+  { [ "$MODE" != scaling ] && [[ " $SERVERS " == *" $1 "* ]]; } ||
+    { [ "$MODE" != main ] && [ "$SCALE_SERVER" = "$1" ]; }
+}
+
+# ---------------------------------------------------------------- servers
+# server_cmd NAME PORT -> CMD array, or SKIP=reason when it cannot run
+server_cmd() {
+  SKIP="" CMD=()
+  case $1 in
+    hookwarden | hookwarden-nolabel)
+      [ -x "$HW_BIN" ] || { SKIP="$HW_BIN not built (make all)"; return; }
+      CMD=("$HW_BIN" serve --tls-cert-file "$CERT" --tls-private-key-file "$KEY"
+           --bind-address 127.0.0.1 --port "$2" --log-level warn) ;;
+    nginx-tls-2w)
+      command -v nginx >/dev/null 2>&1 || { SKIP="nginx not installed"; return; }
+      CMD=("$SB/nginx-serve.sh" 2 "$2" tls read) ;;
+    go-json)
+      [ -x "$BENCH_DIR/go-webhook" ] || { SKIP="Go peer not built (see logs/go-build.log)"; return; }
+      CMD=("$BENCH_DIR/go-webhook" -addr "127.0.0.1:$2" -cert "$CERT" -key "$KEY") ;;
+    *) SKIP="unknown server" ;;
+  esac
+}
+
+# The Go peer, built the way shared/bench/bench-all.sh builds it: GOPATH mode, offline
+# (stdlib only), caches in $BENCH_DIR because the source folder may be read-only.
+build_go_peer() {
+  want go-json || return 0
+  command -v go >/dev/null 2>&1 || return 0
+  (cd "$SB/peers/go-webhook" && GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$BENCH_DIR/gopath" \
+     GOCACHE="$BENCH_DIR/gocache" go build -o "$BENCH_DIR/go-webhook" .) >"$BENCH_DIR/logs/go-build.log" 2>&1 ||
+    log "Go peer build failed, see $BENCH_DIR/logs/go-build.log"
+}
+
+# ---------------------------------------------------------------- one run
+# run_one MODE SCENARIO SERVER PORT BODY CONNS [RATE]: run.sh once; a failure becomes a row in $FAIL
+CUR_PID=""
+trap '[ -n "$CUR_PID" ] && kill -TERM "$CUR_PID" 2>/dev/null; exit 130' INT TERM
+RUN_NO=0
+run_one() {
+  local mode=$1 scen=$2 name=$3 port=$4 body=$5 conns=$6 rate=${7:-$RATE} round=${ROUND:-1}
+  local id="$scen-$name-r$round" rc reason
+  RUN_NO=$((RUN_NO + 1))
+  log "[$RUN_NO/$RUNS] $scen $name (round $round, $(stat -c %s "$body") B, $conns conns)"
+  server_cmd "$name" "$port"
+  if [ -n "$SKIP" ]; then
+    printf '%s\t%s\t%s\n' "$scen" "$name" "$SKIP" >>"$FAIL"; log "  skipped: $SKIP"; return
+  fi
+  if [ "$(ulimit -n)" -lt $((conns + 64)) ]; then
+    reason="ulimit -n $(ulimit -n) too low for $conns conns"
+    printf '%s\t%s\t%s\n' "$scen" "$name" "$reason" >>"$FAIL"; log "  skipped: $reason"; return
+  fi
+  # run.sh is bounded itself; timeout only guards against a hang (it signals run.sh's
+  # whole process group, so run.sh's EXIT trap still stops the server).
+  BODY=$body CONNS=$conns RATE=$rate RESULTS="$BENCH_DIR/results-$mode.tsv" TAG="$scen r$round" \
+    timeout -k 10 $((WARMUP + DURATION + RATE_DURATION + 60)) \
+    "$SB/run.sh" -n "$name" "$port" -- "${CMD[@]}" >"$BENCH_DIR/logs/$id.out" 2>"$BENCH_DIR/logs/$id.err" &
+  CUR_PID=$!
+  wait "$CUR_PID"; rc=$?
+  CUR_PID=""
+  grep -v '^RESULT' "$BENCH_DIR/logs/$id.out" | sed 's/^/  /' >&2
+  if [ $rc -eq 0 ] && grep -q '^RESULT' "$BENCH_DIR/logs/$id.out"; then
+    grep '^RESULT' "$BENCH_DIR/logs/$id.out" | sed "s/^RESULT /RESULT scenario=$scen round=$round /" | tee -a "$RAW" >&2
+  else
+    reason=$(grep -m1 '^run.sh:' "$BENCH_DIR/logs/$id.err" | sed 's/^run\.sh: //')
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] && reason="timed out${reason:+: $reason}"
+    reason=${reason:-exit $rc}
+    printf '%s\t%s\t%s\n' "$scen" "$name" "${reason:0:100}" >>"$FAIL"
+    log "  FAILED ($reason); see $BENCH_DIR/logs/$id.err"
+  fi
+}
+
+# ---------------------------------------------------------------- bodies
+variant() { python3 "$HERE/bodies.py" variant "$@" || exit 1; }
+B=$BENCH_DIR/bodies
+
+# ---------------------------------------------------------------- plans
+# main: "scenario|conns|labelled body|unlabelled body"
+main_plan() {
+  variant "$SB/review-4k.json" "$B/create-4k.json" --label
+  variant "$SB/review-8k.json" "$B/create-8k.json" --label
+  variant "$SB/review-4k.json" "$B/update-4k.json" --label --update
+  variant "$SB/review-4k.json" "$B/update-4k-nolabel.json" --update
+  local c k
+  PLAN=()
+  for c in 4 32; do
+    for k in create-4k create-8k update-4k; do
+      case $k in
+        create-4k) PLAN+=("$k-c$c|$c|$B/create-4k.json|$SB/review-4k.json") ;;
+        create-8k) PLAN+=("$k-c$c|$c|$B/create-8k.json|$SB/review-8k.json") ;;
+        update-4k) PLAN+=("$k-c$c|$c|$B/update-4k.json|$B/update-4k-nolabel.json") ;;
+      esac
+    done
+  done
+  local sel=() p
+  for p in "${PLAN[@]}"; do grep -qE -- "$SCENARIOS" <<<"${p%%|*}" && sel+=("$p"); done
+  PLAN=("${sel[@]}")
+}
+
+# scaling: "scenario|conns|body"; bodies from make-review.py, labelled, at most SIZE bytes
+scaling_plan() {
+  local s c base
+  PLAN=()
+  for s in $SCALE_SIZES; do
+    python3 "$HERE/bodies.py" size "$SB/make-review.py" $((s - 64)) "$B/size-$s-nolabel.json" || exit 1
+    variant "$B/size-$s-nolabel.json" "$B/size-$s.json" --label
+    PLAN+=("body-$s-c$SCALE_BODY_CONNS|$SCALE_BODY_CONNS|$B/size-$s.json")
+  done
+  base=$(set -- $SCALE_SIZES; echo "$1")
+  for c in $SCALE_CONNS; do
+    # the smallest body at SCALE_BODY_CONNS was measured above
+    [ "$c" = "$SCALE_BODY_CONNS" ] && continue
+    PLAN+=("body-$base-c$c|$c|$B/size-$base.json")
+  done
+}
+
+raise_nofile() {
+  local maxc=$1 want hard
+  want=$((maxc + 1024)); hard=$(ulimit -Hn)
+  [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ] && want=$hard
+  [ "$(ulimit -n)" -lt "$want" ] && ulimit -n "$want" 2>/dev/null
+  log "ulimit -n $(ulimit -n) (largest run: $maxc conns)"
+}
+
+# ---------------------------------------------------------------- the run
+need_tools
+"$SB/gen-cert.sh" "$BENCH_DIR/certs" || exit 1
+build_go_peer
+: >"$RAW"; : >"$FAIL"
+TABLE=$BENCH_DIR/bench-table.md; : >"$TABLE"
+PER_RUN=$((WARMUP + DURATION + RATE_DURATION + 3))
+T0=$(date +%s)
+log "BENCH_DIR=$BENCH_DIR  hookwarden=$HW_BIN  shared=$HW_SHARED"
+
+if [ "$MODE" = main ] || [ "$MODE" = all ]; then
+  main_plan
+  read -ra SRV <<<"$SERVERS"
+  RUNS=$(( ${#PLAN[@]} * ${#SRV[@]} * ROUNDS ))
+  raise_nofile 64
+  log "main: ${#PLAN[@]} scenarios x ${#SRV[@]} servers x $ROUNDS round(s) = $RUNS runs, about $((RUNS * PER_RUN / 60 + 1)) min"
+  : >"$BENCH_DIR/results-main.tsv"; : >"$BENCH_DIR/plan-main.tsv"
+  RUN_NO=0
+  for ROUND in $(seq "$ROUNDS"); do
+    for p in "${PLAN[@]}"; do
+      IFS='|' read -r scen conns body body_nl <<<"$p"
+      i=0
+      for s in "${SRV[@]}"; do
+        b=$body; [ "$s" = hookwarden-nolabel ] && b=$body_nl
+        [ "$ROUND" = 1 ] && printf '%s\t%s\t%s\t%s\n' "$scen" "$s" "$(stat -c %s "$b")" "$conns" >>"$BENCH_DIR/plan-main.tsv"
+        run_one main "$scen" "$s" $((PORT_BASE + i)) "$b" "$conns"
+        i=$((i + 1))
+      done
+    done
+  done
+fi
+
+if [ "$MODE" = scaling ] || [ "$MODE" = all ]; then
+  scaling_plan
+  RUNS=$(( ${#PLAN[@]} * ROUNDS ))
+  maxc=0; for c in $SCALE_CONNS $SCALE_BODY_CONNS; do [ "$c" -gt "$maxc" ] && maxc=$c; done
+  raise_nofile "$maxc"
+  log "scaling: $SCALE_SERVER, $RUNS runs, about $((RUNS * PER_RUN / 60 + 1)) min"
+  : >"$BENCH_DIR/results-scaling.tsv"; : >"$BENCH_DIR/plan-scaling.tsv"
+  RUN_NO=0
+  for ROUND in $(seq "$ROUNDS"); do
+    for p in "${PLAN[@]}"; do
+      IFS='|' read -r scen conns body <<<"$p"
+      [ "$ROUND" = 1 ] && printf '%s\t%s\t%s\t%s\n' "$scen" "$SCALE_SERVER" "$(stat -c %s "$body")" "$conns" >>"$BENCH_DIR/plan-scaling.tsv"
+      run_one scaling "$scen" "$SCALE_SERVER" "$PORT_BASE" "$body" "$conns" "$SCALE_RATE"
+    done
+  done
+fi
+
+log "done in $(( $(date +%s) - T0 )) s"
+for m in main scaling; do
+  [ -s "$BENCH_DIR/plan-$m.tsv" ] || continue
+  [ "$MODE" = all ] || [ "$MODE" = "$m" ] || continue
+  ROUNDS=$ROUNDS SCALE_RATE=$SCALE_RATE python3 "$HERE/table.py" "$m" "$BENCH_DIR" >>"$TABLE" || exit 1
+  echo >>"$TABLE"
+done
+cat "$TABLE"
+log "table: $TABLE  raw RESULT lines: $RAW  logs: $BENCH_DIR/logs"
