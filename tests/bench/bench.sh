@@ -170,7 +170,9 @@ run_one() {
   if [ $rc -eq 0 ] && grep -q '^RESULT' "$BENCH_DIR/logs/$id.out"; then
     grep '^RESULT' "$BENCH_DIR/logs/$id.out" | sed "s/^RESULT /RESULT scenario=$scen round=$round /" | tee -a "$RAW" >&2
   else
-    reason=$(grep -m1 '^run.sh:' "$BENCH_DIR/logs/$id.err" | sed 's/^run\.sh: //')
+    # run.sh's first complaint, and when it ends in ":" the first line it quotes (server log, wrk)
+    reason=$(awk '/^run\.sh: / && !r { r = substr($0, 9); if (r !~ /:$/) exit; next }
+                  r && NF { r = r " " $0; exit } END { print r }' "$BENCH_DIR/logs/$id.err")
     [ $rc -eq 124 ] || [ $rc -eq 137 ] && reason="timed out${reason:+: $reason}"
     reason=${reason:-exit $rc}
     printf '%s\t%s\t%s\n' "$scen" "$name" "${reason:0:100}" >>"$FAIL"

@@ -57,7 +57,7 @@ def summary(rows):
                 p50=med(rows, "p50_us") / 1000, p99=med(rows, "p99_us") / 1000,
                 rate=med(rows, "rate_rps"), rp50=med(rows, "rate_p50_us") / 1000,
                 rp99=med(rows, "rate_p99_us") / 1000, us=med(rows, "srv_cpu_us_per_req"),
-                rss=max(float(r["peak_rss_kib"]) for r in rows) / 1024,
+                rss=max(float(r["peak_rss_kib"]) for r in rows) / 1024, resp=rows[-1]["resp_bytes"],
                 err=sum(int(r["errors"] or 0) + int(r["rate_errors"] or 0) for r in rows))
 
 
@@ -124,15 +124,15 @@ def main_table(d):
           f"CPU/req ratio below 1 means hookwarden is cheaper.")
     print()
     print(f"| scenario | server | body B | req/s | p50 ms | p99 ms | @{rate}/s got | p50 ms | p99 ms "
-          f"| CPU us/req | peak RSS MiB | errors | req/s / nginx | req/s / Go | CPU/req / nginx "
+          f"| CPU us/req | peak RSS MiB | errors | resp B | req/s / nginx | req/s / Go | CPU/req / nginx "
           f"| CPU/req / Go |")
-    print("|" + "---|" * 16)
+    print("|" + "---|" * 17)
     notes, met, seen = [], [], []
     for scen, server, size, _conns in plan:
         s = summary(res.get((scen, server)))
         if s is None:
             print(f"| {scen_title(scen)} | {server} | {size} | {failed_cell((scen, server), fails, notes)} "
-                  + "| - " * 12 + "|")
+                  + "| - " * 13 + "|")
             continue
         rat = ["-"] * 4
         if server.startswith("hookwarden"):
@@ -145,7 +145,7 @@ def main_table(d):
                     met.append(scen)
         print(f"| {scen_title(scen)} | {server} | {size} | {rps_cell(s)} | {f2(s['p50'])} | {f2(s['p99'])} "
               f"| {s['rate']:.0f} | {f2(s['rp50'])} | {f2(s['rp99'])} | {s['us']:.1f} | {s['rss']:.1f} "
-              f"| {s['err']} | " + " | ".join(rat) + " |")
+              f"| {s['err']} | {s['resp']} | " + " | ".join(rat) + " |")
     print()
     if seen:
         print(f"Issue #7 target, fixed {rate} req/s with p99 < {TARGET_P99_MS:g} ms: hookwarden "
