@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * buf: a growable byte buffer with a hard maximum. Every buffer that grows
+ * from untrusted input has one; appending past it fails instead of growing.
+ * The data is always NUL-terminated for convenience (not counted in len).
+ */
+#ifndef HOOKWARDEN_BUF_H
+#define HOOKWARDEN_BUF_H
+
+#include <stddef.h>
+
+struct hw_buf {
+    char *data;  /* owned; NULL until the first append */
+    size_t len;
+    size_t cap;
+    size_t max;  /* 0 means no limit (only for trusted, bounded content) */
+};
+
+/* Initialises b with limit max (0 = unlimited). Allocates nothing. */
+void hw_buf_init(struct hw_buf *b, size_t max);
+
+/* Appends; 0 on success, -1 when the limit would be passed or memory is out. */
+int hw_buf_append(struct hw_buf *b, const void *data, size_t len);
+int hw_buf_append_str(struct hw_buf *b, const char *s);
+int hw_buf_printf(struct hw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Hands the data to the caller (free() it); b is left empty. Never NULL on
+ * success: an empty buffer yields an allocated "". NULL when out of memory. */
+char *hw_buf_steal(struct hw_buf *b, size_t *len);
+
+/* Frees the data and empties b. Accepts NULL. */
+void hw_buf_free(struct hw_buf *b);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config: the command line. One options table drives parsing, validation
+ * and --help (and the flag reference in docs/). Precedence is built-in
+ * defaults, then the policy file, then these flags (the policy module
+ * applies the flag overrides over the file).
+ */
+#ifndef HOOKWARDEN_CONFIG_H
+#define HOOKWARDEN_CONFIG_H
+
+#include <stdio.h>
+
+#include "hookwarden/error.h"
+#include "hookwarden/log.h"
+#include "hookwarden/policy.h"
+
+#define HW_CONFIG_MAX_SECRETS 64
+
+enum hw_command {
+    HW_CMD_NONE = 0, HW_CMD_SERVE, HW_CMD_GEN_CERTS, HW_CMD_CHECK, HW_CMD_VERSION, HW_CMD_HELP,
+    HW_CMD_RENDER, HW_CMD_LINT
+};
+
+struct hw_config {
+    enum hw_command command;
+    /* serve */
+    const char *tls_cert_file, *tls_key_file, *client_ca_file;
+    const char *bind_address, *metrics_bind_address;
+    unsigned port, threads, connection_limit, idle_timeout;
+    unsigned long long max_request_bytes;
+    unsigned shutdown_grace, shutdown_timeout;
+    const char *config_file;
+    const char *pull_secrets[HW_CONFIG_MAX_SECRETS];
+    size_t n_pull_secrets;
+    char label_key[320], label_value[64];
+    int label_set;
+    enum hw_log_level log_level;
+    /* gen-certs */
+    const char *dir, *service, *namespace_;
+    unsigned days;
+    /* render / lint */
+    const char *files[64];
+    size_t n_files;
+    int strict;
+};
+
+/* Parses argv into cfg (defaults first). On failure err says which flag. */
+int hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *err);
+
+/* The policy overrides the flags carry; borrows from cfg. */
+void hw_config_overrides(const struct hw_config *cfg, struct hw_policy_overrides *ov);
+
+/* Prints usage and every flag from the table. */
+void hw_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * handler: bytes in, {status, content type, body} out. It decodes the
+ * AdmissionReview, runs the policy, builds the patch and encodes the answer,
+ * and fills a summary for the request log and metrics. No HTTP-library or
+ * JSON-library types cross this header: the server, the offline tools and
+ * the tests drive exactly this function.
+ */
+#ifndef HOOKWARDEN_HANDLER_H
+#define HOOKWARDEN_HANDLER_H
+
+#include <stddef.h>
+
+#include "hookwarden/error.h"
+#include "hookwarden/policy.h"
+
+enum hw_decision {
+    HW_DECISION_ALLOWED = 0,  /* allowed, nothing to change */
+    HW_DECISION_MUTATED,      /* allowed with a patch */
+    HW_DECISION_DENIED,       /* allowed: false */
+    HW_DECISION_ERROR         /* not an answer: a 4xx/5xx */
+};
+
+struct hw_response {
+    int status;                   /* HTTP status */
+    const char *content_type;     /* static */
+    char *body;                   /* new: free with hw_response_clear() */
+    size_t body_len;
+    /* Summary for the log line and metrics (never the object body). */
+    enum hw_decision decision;
+    int operation;                /* enum hw_operation, or -1 when not decoded */
+    size_t patch_ops;
+    size_t n_warnings;
+    size_t n_findings;
+    struct {
+        int rule;                 /* enum hw_rule */
+        int action;               /* enum hw_action */
+    } findings[HW_OUTCOME_MAX];
+    char uid[64];
+    char kind[64];
+    char namespace_[64];
+    char name[254];
+    char error[HW_ERROR_MSG_MAX]; /* for 4xx/5xx: what was wrong */
+};
+
+/* Answers one AdmissionReview (body, len). Never fails: any problem
+ * becomes a 4xx/5xx response with a JSON Status body naming it. */
+void hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
+                       struct hw_response *res);
+
+/* Fills res with an error answer: status from code, a Kubernetes Status body. */
+void hw_handler_error(enum hw_error_code code, const char *message, struct hw_response *res);
+
+/* Fills res with a fixed text body (probes, metrics). text is copied. */
+void hw_handler_text(int status, const char *content_type, const char *text, size_t len,
+                     struct hw_response *res);
+
+const char *hw_handler_decision_name(enum hw_decision d);
+
+/* Frees the body; res may be reused. */
+void hw_response_clear(struct hw_response *res);
+
+#endif

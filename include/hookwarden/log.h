@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log: one JSON object per line on stderr, with time, level, msg and the
+ * caller's fields. Fields are given as a jansson json_pack() format and its
+ * arguments ("{s:s, s:i}", "uid", uid, "ops", n), so a line is built in one
+ * place and written with one write(2): lines from threads never interleave.
+ * Never pass object bodies or key material.
+ */
+#ifndef HOOKWARDEN_LOG_H
+#define HOOKWARDEN_LOG_H
+
+enum hw_log_level { HW_LOG_DEBUG = 0, HW_LOG_INFO, HW_LOG_WARN, HW_LOG_ERROR, HW_LOG_OFF };
+
+/* Sets the minimum level written. Thread-safe. */
+void hw_log_set_level(enum hw_log_level level);
+enum hw_log_level hw_log_get_level(void);
+
+/* Parses "debug", "info", "warn", "error", "off"; -1 when unknown. */
+int hw_log_parse_level(const char *name, enum hw_log_level *level);
+
+/* Writes one line when level is enabled. fields may be NULL for none. */
+void hw_log(enum hw_log_level level, const char *msg, const char *fields, ...);
+
+#define hw_log_enabled(lvl) ((lvl) >= hw_log_get_level())
+
+#endif

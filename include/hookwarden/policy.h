@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * policy: what to change, warn about or deny for one object. A policy is an
+ * immutable, reference-counted snapshot built from the built-in default
+ * document, optionally overlaid by a policy file and then by command-line
+ * overrides. hw_policy_apply() is the one decision function the webhook,
+ * the offline CLI and the tests share; it changes the object in place
+ * through the patch builder, so the caller gets both the patch and the
+ * patched object. It does no I/O (loading a file is the one exception,
+ * hw_policy_load, used at start and on reload).
+ */
+#ifndef HOOKWARDEN_POLICY_H
+#define HOOKWARDEN_POLICY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "hookwarden/buf.h"
+#include "hookwarden/error.h"
+#include "hookwarden/patch.h"
+#include "hookwarden/review.h"
+
+enum hw_mode { HW_MODE_OFF = 0, HW_MODE_ADD, HW_MODE_ENFORCE };
+enum hw_action { HW_ACTION_OFF = 0, HW_ACTION_WARN, HW_ACTION_DENY };
+
+enum hw_rule {
+    HW_RULE_NOT_A_HOOK = 0,      /* a Helm release resource, not a hook */
+    HW_RULE_UNKNOWN_HOOK_VALUE,  /* a hook event or delete policy Helm does not know */
+    HW_RULE_TTL,                 /* ttlSecondsAfterFinished too short (0) */
+    HW_RULE_DELETE_POLICY,       /* delete policy without before-hook-creation */
+    HW_RULE_ACTIVE_DEADLINE,     /* activeDeadlineSeconds missing or not below Helm's timeout */
+    HW_RULE_SIDECAR,             /* a long-lived sidecar with no way to stop */
+    HW_RULE_COUNT
+};
+
+/* Command-line values that override the file. NULL / 0 = not given. */
+struct hw_policy_overrides {
+    const char *label_key;             /* with label_value, from --label KEY=VALUE */
+    const char *label_value;
+    const char *const *pull_secrets;   /* from --image-pull-secret, repeatable */
+    size_t n_pull_secrets;
+};
+
+struct hw_policy;
+
+/* The built-in default policy with overrides (ov may be NULL). */
+struct hw_policy *hw_policy_new_default(const struct hw_policy_overrides *ov, struct hw_error *err);
+
+/*
+ * Builds a policy from a policy file's text. source names it in messages.
+ * On failure err holds "source:line:col: problem" for the first problem.
+ */
+struct hw_policy *hw_policy_parse(const char *text, size_t len, const char *source,
+                                  const struct hw_policy_overrides *ov, struct hw_error *err);
+
+/* Reads path and parses it. */
+struct hw_policy *hw_policy_load(const char *path, const struct hw_policy_overrides *ov,
+                                 struct hw_error *err);
+
+/*
+ * Checks a policy file's text and appends every problem found to report,
+ * one "source:line:col: message" line each. Returns the number of problems.
+ */
+int hw_policy_check(const char *text, size_t len, const char *source, struct hw_buf *report);
+
+/* Reference counting: a snapshot lives while a request or the server holds it. */
+struct hw_policy *hw_policy_ref(struct hw_policy *p);
+void hw_policy_unref(struct hw_policy *p);
+
+/* Where the policy came from: a file name or "built-in default". Borrowed. */
+const char *hw_policy_source(const struct hw_policy *p);
+
+/* Stable rule names ("not-a-hook", ...). Static. */
+const char *hw_policy_rule_name(enum hw_rule rule);
+const char *hw_policy_action_name(enum hw_action action);
+
+/* What the request is, as far as selection goes. Strings are borrowed. */
+struct hw_target {
+    enum hw_operation operation;
+    const char *group, *version, *kind, *subresource;
+    const char *namespace_;            /* request namespace; "" = use the object's */
+};
+
+#define HW_WARNING_MAX 120             /* kube-apiserver's advice per warning */
+#define HW_OUTCOME_MAX 16
+#define HW_DENY_MAX 2048
+
+struct hw_outcome {
+    int selected;                      /* the policy applies to this object */
+    int denied;
+    size_t n_warnings;
+    char warnings[HW_OUTCOME_MAX][HW_WARNING_MAX + 1];
+    size_t n_findings;
+    struct {
+        enum hw_rule rule;
+        enum hw_action action;
+    } findings[HW_OUTCOME_MAX];
+    size_t n_changes;
+    const char *changes[HW_OUTCOME_MAX];  /* static names of what was set */
+    char deny_message[HW_DENY_MAX];
+};
+
+/*
+ * Applies p to object (a Job, changed in place) for target t, recording each
+ * change in patch. out is filled from scratch. Returns -1 only when the
+ * object cannot be patched (a field of the wrong type: HW_EINVAL) or on
+ * internal failure; a denial is a success with out->denied set.
+ */
+int hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
+                    struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * review: the AdmissionReview codec, admission.k8s.io/v1 and v1beta1.
+ * Decoding validates the envelope and exposes borrowed views of the fields
+ * the policy needs; encoding writes the answer in the version received,
+ * with the uid echoed and the patch as padded standard base64. It decides
+ * nothing: what to answer comes from the caller.
+ */
+#ifndef HOOKWARDEN_REVIEW_H
+#define HOOKWARDEN_REVIEW_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "hookwarden/buf.h"
+#include "hookwarden/error.h"
+
+enum hw_review_version { HW_REVIEW_V1 = 0, HW_REVIEW_V1BETA1 };
+
+enum hw_operation { HW_OP_CREATE = 0, HW_OP_UPDATE, HW_OP_DELETE, HW_OP_CONNECT };
+
+struct hw_review {
+    json_t *root;                  /* owned: the parsed body */
+    enum hw_review_version version;
+    enum hw_operation operation;
+    /* Borrowed from root, valid until hw_review_clear(); never NULL ("" when absent). */
+    const char *uid;
+    const char *group;             /* request.kind.group ("" for core) */
+    const char *kind_version;      /* request.kind.version */
+    const char *kind;              /* request.kind.kind */
+    const char *subresource;
+    const char *namespace_;
+    const char *name;
+    int dry_run;
+    json_t *object;                /* borrowed; NULL when absent or null */
+    char derived_group[64];        /* group from object.apiVersion when request.kind is absent */
+};
+
+/*
+ * Parses and validates body (len bytes). On success rv owns the parsed
+ * document (release with hw_review_clear). On failure rv is cleared and err
+ * says what is wrong, with HW_EINVAL for anything the client sent badly.
+ */
+int hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_error *err);
+
+/* Releases what rv owns; rv may be decoded again. Accepts a cleared rv. */
+void hw_review_clear(struct hw_review *rv);
+
+/* Names: "CREATE", ...; "admission.k8s.io/v1", ... Static strings. */
+const char *hw_review_operation_name(enum hw_operation op);
+const char *hw_review_version_name(enum hw_review_version v);
+
+/* The answer to encode. Strings are borrowed for the call. */
+struct hw_answer {
+    int allowed;
+    int status_code;               /* with !allowed: e.g. 403 */
+    const char *status_reason;     /* e.g. "Forbidden"; may be NULL */
+    const char *status_message;    /* may be NULL */
+    const char *patch;             /* JSON array text; NULL or "" = no patch */
+    size_t patch_len;
+    const char *const *warnings;
+    size_t n_warnings;
+    const char *const *audit_keys; /* parallel to audit_values */
+    const char *const *audit_values;
+    size_t n_audit;
+};
+
+/* Appends the AdmissionReview response for rv to out. */
+int hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct hw_buf *out,
+                     struct hw_error *err);
+
+/* Appends s (len bytes) as a quoted JSON string. Exposed for handler.c. */
+int hw_json_append_string(struct hw_buf *out, const char *s, size_t len);
+
+/* Appends the padded standard base64 of data. */
+int hw_base64_append(struct hw_buf *out, const unsigned char *data, size_t len);
+
+#endif

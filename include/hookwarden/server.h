@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server: HTTPS in front of the handler. One acceptor thread hands each new
+ * connection to the least-loaded of N single-threaded libmicrohttpd
+ * daemons (N = cores by default), so 4 keep-alive connections from
+ * kube-apiserver keep 2 cores busy as well as 32 do. TLS is GnuTLS inside
+ * libmicrohttpd; the serving pair is chosen per handshake from the current
+ * snapshot, so a rotation reaches new handshakes at once and never cuts an
+ * established connection. Routes: POST /mutate, GET /healthz, /readyz,
+ * /metrics; an optional plain-HTTP listener serves the three GETs.
+ */
+#ifndef HOOKWARDEN_SERVER_H
+#define HOOKWARDEN_SERVER_H
+
+#include <stddef.h>
+
+#include "hookwarden/certs.h"
+#include "hookwarden/error.h"
+
+struct hw_server_options {
+    const char *bind_address;        /* default "0.0.0.0" */
+    unsigned port;                   /* default 8443 */
+    size_t max_request_bytes;        /* default 8 MiB */
+    unsigned connection_limit;       /* total, default 1024 */
+    unsigned idle_timeout_seconds;   /* default 60 */
+    unsigned threads;                /* worker daemons; 0 = number of cores */
+    const char *client_ca_pem;       /* optional: require client certs from this CA */
+    size_t client_ca_len;
+    const char *metrics_bind_address;  /* optional "HOST:PORT" for plain HTTP */
+};
+
+struct hw_server;
+
+/* Binds, starts the workers and the acceptor; serves pair. */
+struct hw_server *hw_server_start(const struct hw_server_options *opts,
+                                  const struct hw_certs_pair *pair, struct hw_error *err);
+
+/* Serves pair to new handshakes from now on. The caller checked it. */
+int hw_server_set_certificate(struct hw_server *s, const struct hw_certs_pair *pair,
+                              struct hw_error *err);
+
+/* /readyz turns 503 and answers ask clients to close; still serving. */
+void hw_server_begin_shutdown(struct hw_server *s);
+
+/* Stops accepting, waits up to drain_ms for requests in flight, stops and
+ * frees. Accepts NULL. */
+void hw_server_stop(struct hw_server *s, unsigned drain_ms);
+
+/* The port bound (useful with port 0 in tests). */
+unsigned hw_server_port(const struct hw_server *s);
+
+#endif

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * certs: OpenSSL behind plain C types. Loading reads both files with a size
+ * limit, parses them as PEM, checks the pair and its validity window and
+ * describes the certificate; generating builds an ECDSA P-256 CA and a
+ * serving certificate with the SANs kube-apiserver verifies. OpenSSL's
+ * error queue is turned into text here, where it happens.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hookwarden/buf.h"
+#include "hookwarden/certs.h"
+
+#define PEM_FILE_MAX (1024 * 1024)
+
+static const char *
+ssl_error_text(void)
+{
+    static __thread char buf[256];
+    unsigned long e = ERR_get_error();
+
+    if (e == 0)
+        return "no further detail";
+    ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return buf;
+}
+
+static int
+read_file(const char *path, const char *what, struct hw_buf *b, struct hw_error *err)
+{
+    char chunk[8192];
+    size_t n;
+    FILE *f;
+
+    hw_buf_init(b, PEM_FILE_MAX);
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        hw_error_set(err, HW_EINVAL, "%s %s: cannot open: %s", what, path, strerror(errno));
+        return -1;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (hw_buf_append(b, chunk, n) != 0) {
+            hw_error_set(err, HW_EINVAL, "%s %s: larger than %d bytes", what, path, PEM_FILE_MAX);
+            fclose(f);
+            hw_buf_free(b);
+            return -1;
+        }
+    }
+    fclose(f);
+    if (b->len == 0) {
+        hw_error_set(err, HW_EINVAL, "%s %s: file is empty, expected PEM", what, path);
+        hw_buf_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+static time_t
+asn1_to_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return timegm(&tm);
+}
+
+static void
+describe(X509 *x, struct hw_certs_info *info)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    GENERAL_NAMES *names;
+    BIO *bio;
+    size_t used = 0;
+
+    memset(info, 0, sizeof(*info));
+    bio = BIO_new(BIO_s_mem());
+    if (bio != NULL) {
+        int n;
+
+        X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+        n = BIO_read(bio, info->subject, sizeof(info->subject) - 1);
+        info->subject[n > 0 ? n : 0] = '\0';
+        BIO_free(bio);
+    }
+    names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        char ip[64] = "";
+        int w = 0;
+
+        if (g->type == GEN_DNS) {
+            w = snprintf(info->sans + used, sizeof(info->sans) - used, "%sDNS:%s",
+                         used ? ", " : "", (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+        } else if (g->type == GEN_IPADD && ASN1_STRING_length(g->d.iPAddress) == 4) {
+            const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+
+            snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+            w = snprintf(info->sans + used, sizeof(info->sans) - used, "%sIP:%s", used ? ", " : "",
+                         ip);
+        }
+        if (w < 0 || (size_t)w >= sizeof(info->sans) - used)
+            break;
+        used += (size_t)w;
+    }
+    GENERAL_NAMES_free(names);
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
+        for (unsigned int i = 0; i < mdlen && 3 * i + 3 < sizeof(info->sha256); i++)
+            snprintf(info->sha256 + 3 * i, 4, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+    }
+    info->not_before = asn1_to_time(X509_get0_notBefore(x));
+    info->not_after = asn1_to_time(X509_get0_notAfter(x));
+}
+
+void
+hw_certs_pair_clear(struct hw_certs_pair *pair)
+{
+    if (pair == NULL)
+        return;
+    free(pair->cert_pem);
+    if (pair->key_pem != NULL)
+        OPENSSL_cleanse(pair->key_pem, pair->key_len);
+    free(pair->key_pem);
+    memset(pair, 0, sizeof(*pair));
+}
+
+static char *
+key_to_pkcs8(EVP_PKEY *key, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data, *out = NULL;
+    long n;
+
+    if (bio == NULL)
+        return NULL;
+    if (PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
+        n = BIO_get_mem_data(bio, &data);
+        out = malloc((size_t)n + 1);
+        if (out != NULL) {
+            memcpy(out, data, (size_t)n);
+            out[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    BIO_free_all(bio);  /* BIO_s_mem frees (not cleanses); acceptable for a PEM copy */
+    return out;
+}
+
+int
+hw_certs_load(const char *cert_path, const char *key_path, time_t now,
+              struct hw_certs_pair *pair, struct hw_error *err)
+{
+    struct hw_buf cb = {0}, kb = {0};
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = -1;
+
+    memset(pair, 0, sizeof(*pair));
+    ERR_clear_error();
+    if (read_file(cert_path, "certificate", &cb, err) != 0 ||
+        read_file(key_path, "private key", &kb, err) != 0)
+        goto out;
+    bio = BIO_new_mem_buf(cb.data, (int)cb.len);
+    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    if (x == NULL) {
+        hw_error_set(err, HW_EINVAL, "certificate %s: not a PEM certificate (%s)", cert_path,
+                     ssl_error_text());
+        goto out;
+    }
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(kb.data, (int)kb.len);
+    key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    if (key == NULL) {
+        hw_error_set(err, HW_EINVAL, "private key %s: not a PEM private key (%s)", key_path,
+                     ssl_error_text());
+        goto out;
+    }
+    if (X509_check_private_key(x, key) != 1) {
+        ERR_clear_error();
+        hw_error_set(err, HW_EINVAL, "private key %s does not match certificate %s", key_path,
+                     cert_path);
+        goto out;
+    }
+    describe(x, &pair->info);
+    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+        hw_error_set(err, HW_EINVAL, "certificate %s expired (notAfter %ld)", cert_path,
+                     (long)pair->info.not_after);
+        goto out;
+    }
+    if (X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
+        hw_error_set(err, HW_EINVAL, "certificate %s is not yet valid (notBefore %ld)", cert_path,
+                     (long)pair->info.not_before);
+        goto out;
+    }
+    pair->key_pem = key_to_pkcs8(key, &pair->key_len);
+    if (pair->key_pem == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "private key %s: cannot re-encode (%s)", key_path,
+                     ssl_error_text());
+        goto out;
+    }
+    pair->cert_pem = hw_buf_steal(&cb, &pair->cert_len);
+    rc = 0;
+out:
+    if (rc != 0)
+        hw_certs_pair_clear(pair);
+    BIO_free(bio);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    hw_buf_free(&cb);
+    if (kb.data != NULL)
+        OPENSSL_cleanse(kb.data, kb.len);
+    hw_buf_free(&kb);
+    return rc;
+}
+
+int
+hw_certs_load_ca(const char *path, char **pem, size_t *len, struct hw_error *err)
+{
+    struct hw_buf b;
+    BIO *bio;
+    X509 *x;
+
+    if (read_file(path, "client CA", &b, err) != 0)
+        return -1;
+    bio = BIO_new_mem_buf(b.data, (int)b.len);
+    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (x == NULL) {
+        hw_error_set(err, HW_EINVAL, "client CA %s: not a PEM certificate (%s)", path,
+                     ssl_error_text());
+        hw_buf_free(&b);
+        return -1;
+    }
+    X509_free(x);
+    *pem = hw_buf_steal(&b, len);
+    return 0;
+}
+
+/* ---- generation ---- */
+
+static EVP_PKEY *
+new_key(void)
+{
+    return EVP_EC_gen("P-256");
+}
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    int ok;
+
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext == NULL)
+        return -1;
+    ok = X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok == 1 ? 0 : -1;
+}
+
+static X509 *
+new_cert(EVP_PKEY *key, const char *cn, int days)
+{
+    X509 *x = X509_new();
+    BIGNUM *bn = BN_new();
+    X509_NAME *name;
+
+    if (x == NULL || bn == NULL || BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL) {
+        X509_free(x);
+        BN_free(bn);
+        return NULL;
+    }
+    BN_free(bn);
+    X509_set_version(x, 2);
+    X509_gmtime_adj(X509_getm_notBefore(x), -300);  /* tolerate small clock skew */
+    X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400);
+    X509_set_pubkey(x, key);
+    name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+    return x;
+}
+
+static int
+write_pem(const char *dir, const char *file, X509 *x, EVP_PKEY *key, struct hw_error *err)
+{
+    char path[4096];
+    FILE *f;
+    int fd, ok;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, key ? 0600 : 0644);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "%s: cannot write: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    ok = key ? PEM_write_PKCS8PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, x);
+    if (fclose(f) != 0 || ok != 1) {
+        hw_error_set(err, HW_EINTERNAL, "%s: cannot write PEM (%s)", path, ssl_error_text());
+        return -1;
+    }
+    return 0;
+}
+
+int
+hw_certs_generate(const char *dir, const char *service, const char *ns, int days,
+                  struct hw_error *err)
+{
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    X509 *ca = NULL, *x = NULL;
+    char san[1024], cn[300];
+    int rc = -1;
+
+    if (days < 1 || days > 3650) {
+        hw_error_set(err, HW_EINVAL, "--days must be between 1 and 3650");
+        return -1;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        hw_error_set(err, HW_EINTERNAL, "%s: cannot create directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(san, sizeof(san),
+             "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.cluster.local,DNS:localhost,IP:127.0.0.1",
+             service, service, ns, service, ns, service, ns);
+    ca_key = new_key();
+    key = new_key();
+    if (ca_key == NULL || key == NULL)
+        goto ssl_fail;
+    ca = new_cert(ca_key, "hookwarden-ca", days);
+    if (ca == NULL || X509_set_issuer_name(ca, X509_get_subject_name(ca)) != 1 ||
+        add_ext(ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+        add_ext(ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
+        add_ext(ca, ca, NID_subject_key_identifier, "hash") != 0 ||
+        X509_sign(ca, ca_key, EVP_sha256()) == 0)
+        goto ssl_fail;
+    snprintf(cn, sizeof(cn), "%s.%s.svc", service, ns);
+    x = new_cert(key, cn, days);
+    if (x == NULL || X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1 ||
+        add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+        add_ext(x, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment") != 0 ||
+        add_ext(x, ca, NID_ext_key_usage, "serverAuth") != 0 ||
+        add_ext(x, ca, NID_authority_key_identifier, "keyid:always") != 0 ||
+        add_ext(x, ca, NID_subject_alt_name, san) != 0 || X509_sign(x, ca_key, EVP_sha256()) == 0)
+        goto ssl_fail;
+    if (write_pem(dir, "ca.crt", ca, NULL, err) != 0 || write_pem(dir, "ca.key", NULL, ca_key, err) != 0 ||
+        write_pem(dir, "tls.crt", x, NULL, err) != 0 || write_pem(dir, "tls.key", NULL, key, err) != 0)
+        goto out;
+    rc = 0;
+    goto out;
+ssl_fail:
+    hw_error_set(err, HW_EINTERNAL, "generating certificates failed: %s", ssl_error_text());
+out:
+    X509_free(ca);
+    X509_free(x);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(key);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * error: first-error-wins recording and the single table that maps error
+ * codes to HTTP statuses and Kubernetes Status reasons. It does not log.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "hookwarden/error.h"
+
+static const struct {
+    int status;
+    const char *reason;
+} error_table[] = {
+    [HW_OK] = {200, ""},
+    [HW_EINVAL] = {400, "BadRequest"},
+    [HW_ENOTFOUND] = {404, "NotFound"},
+    [HW_EMETHOD] = {405, "MethodNotAllowed"},
+    [HW_ETOOBIG] = {413, "RequestEntityTooLarge"},
+    [HW_EMEDIA] = {415, "UnsupportedMediaType"},
+    [HW_EINTERNAL] = {500, "InternalError"},
+    [HW_EUNAVAIL] = {503, "ServiceUnavailable"},
+};
+
+void
+hw_error_set(struct hw_error *err, enum hw_error_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || err->code != HW_OK)
+        return;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+void
+hw_error_clear(struct hw_error *err)
+{
+    if (err == NULL)
+        return;
+    err->code = HW_OK;
+    err->msg[0] = '\0';
+}
+
+int
+hw_error_http_status(enum hw_error_code code)
+{
+    if ((size_t)code >= sizeof(error_table) / sizeof(error_table[0]))
+        return 500;
+    return error_table[code].status;
+}
+
+const char *
+hw_error_reason(enum hw_error_code code)
+{
+    if ((size_t)code >= sizeof(error_table) / sizeof(error_table[0]))
+        return "InternalError";
+    return error_table[code].reason;
+}

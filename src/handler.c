@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * handler: the request path between bytes and bytes: review decode, policy,
+ * patch, review encode. Errors become Kubernetes Status bodies with the
+ * status from error.c's table, so kube-apiserver and curl users both see a
+ * message naming the problem. It does no I/O and holds no state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookwarden/handler.h"
+#include "hookwarden/patch.h"
+#include "hookwarden/review.h"
+
+#define RESPONSE_MAX (4u * 1024 * 1024)
+
+static const char *const decision_names[] = {"allowed", "mutated", "denied", "error"};
+
+const char *
+hw_handler_decision_name(enum hw_decision d)
+{
+    return (size_t)d < 4 ? decision_names[d] : "unknown";
+}
+
+void
+hw_response_clear(struct hw_response *res)
+{
+    free(res->body);
+    memset(res, 0, sizeof(*res));
+    res->operation = -1;
+}
+
+static void
+copy_field(char *dst, size_t dstsz, const char *src)
+{
+    snprintf(dst, dstsz, "%s", src ? src : "");
+}
+
+void
+hw_handler_text(int status, const char *content_type, const char *text, size_t len,
+                struct hw_response *res)
+{
+    free(res->body);
+    res->body = malloc(len + 1);
+    res->status = status;
+    res->content_type = content_type;
+    res->body_len = 0;
+    if (res->body == NULL) {
+        res->status = 500;
+        return;
+    }
+    memcpy(res->body, text, len);
+    res->body[len] = '\0';
+    res->body_len = len;
+}
+
+void
+hw_handler_error(enum hw_error_code code, const char *message, struct hw_response *res)
+{
+    struct hw_buf b;
+    int status = hw_error_http_status(code);
+
+    hw_buf_init(&b, 0);
+    copy_field(res->error, sizeof(res->error), message);
+    res->decision = HW_DECISION_ERROR;
+    if (hw_buf_append_str(&b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                              "\"status\":\"Failure\",\"message\":") != 0 ||
+        hw_json_append_string(&b, message, strlen(message)) != 0 ||
+        hw_buf_printf(&b, ",\"reason\":\"%s\",\"code\":%d}\n", hw_error_reason(code), status) != 0) {
+        hw_buf_free(&b);
+        hw_handler_text(500, "text/plain", "out of memory\n", 14, res);
+        return;
+    }
+    free(res->body);
+    res->status = status;
+    res->content_type = "application/json";
+    res->body = hw_buf_steal(&b, &res->body_len);
+}
+
+/* Valid auditAnnotations keys: a name part, <= 63, alnum at both ends. */
+static void
+audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)[64],
+            const char **vals, size_t *n)
+{
+    size_t used = 0;
+
+    *n = 0;
+    mutated[0] = '\0';
+    for (size_t i = 0; i < oc->n_changes; i++) {
+        int w = snprintf(mutated + used, msz - used, "%s%s", i ? "," : "", oc->changes[i]);
+
+        if (w < 0 || (size_t)w >= msz - used)
+            break;
+        used += (size_t)w;
+    }
+    for (size_t i = 0; i < oc->n_findings && *n < HW_OUTCOME_MAX; i++) {
+        snprintf(keys[*n], 64, "finding.%s", hw_policy_rule_name(oc->findings[i].rule));
+        vals[*n] = hw_policy_action_name(oc->findings[i].action);
+        (*n)++;
+    }
+}
+
+static void
+fill_summary(const struct hw_review *rv, const struct hw_outcome *oc, struct hw_response *res)
+{
+    res->operation = (int)rv->operation;
+    copy_field(res->uid, sizeof(res->uid), rv->uid);
+    copy_field(res->kind, sizeof(res->kind), rv->kind);
+    copy_field(res->namespace_, sizeof(res->namespace_), rv->namespace_);
+    copy_field(res->name, sizeof(res->name), rv->name);
+    res->n_warnings = oc->n_warnings;
+    res->n_findings = oc->n_findings;
+    for (size_t i = 0; i < oc->n_findings; i++) {
+        res->findings[i].rule = (int)oc->findings[i].rule;
+        res->findings[i].action = (int)oc->findings[i].action;
+    }
+}
+
+void
+hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
+                  struct hw_response *res)
+{
+    struct hw_review rv;
+    struct hw_outcome oc;
+    struct hw_patch *patch = NULL;
+    struct hw_answer ans = {0};
+    struct hw_error err = {0};
+    struct hw_buf out, ptext;
+    const char *warnings[HW_OUTCOME_MAX], *akeys[HW_OUTCOME_MAX + 1], *avals[HW_OUTCOME_MAX + 1];
+    char keys[HW_OUTCOME_MAX][64], mutated[256];
+    size_t n_audit = 0;
+
+    hw_response_clear(res);
+    hw_buf_init(&out, RESPONSE_MAX);
+    hw_buf_init(&ptext, RESPONSE_MAX);
+    memset(&rv, 0, sizeof(rv));
+    if (hw_review_decode(body, len, &rv, &err) != 0)
+        goto fail;
+    patch = hw_patch_new();
+    if (patch == NULL) {
+        hw_error_set(&err, HW_EINTERNAL, "out of memory");
+        goto fail;
+    }
+    {
+        struct hw_target t = {rv.operation, rv.group, rv.kind_version, rv.kind, rv.subresource,
+                              rv.namespace_};
+
+        if (hw_policy_apply(policy, &t, rv.object, patch, &oc, &err) != 0)
+            goto fail;
+    }
+    fill_summary(&rv, &oc, res);
+    for (size_t i = 0; i < oc.n_warnings; i++)
+        warnings[i] = oc.warnings[i];
+    ans.warnings = warnings;
+    ans.n_warnings = oc.n_warnings;
+    audit_lists(&oc, mutated, sizeof(mutated), keys, avals + 1, &n_audit);
+    for (size_t i = 0; i < n_audit; i++)
+        akeys[i + 1] = keys[i];
+    if (oc.denied) {
+        ans.allowed = 0;
+        ans.status_code = 403;
+        ans.status_reason = "Forbidden";
+        ans.status_message = oc.deny_message;
+        res->decision = HW_DECISION_DENIED;
+    } else {
+        ans.allowed = 1;
+        res->decision = HW_DECISION_ALLOWED;
+        if (hw_patch_count(patch) > 0) {
+            if (hw_patch_dump(patch, &ptext, &err) != 0)
+                goto fail;
+            ans.patch = ptext.data;
+            ans.patch_len = ptext.len;
+            res->patch_ops = hw_patch_count(patch);
+            res->decision = HW_DECISION_MUTATED;
+        }
+    }
+    /* "mutated" only when there is a patch, so a reinvocation (no patch)
+     * never writes the key again with another value. */
+    if (res->decision == HW_DECISION_MUTATED && mutated[0] != '\0') {
+        akeys[0] = "mutated";
+        avals[0] = mutated;
+        ans.audit_keys = akeys;
+        ans.audit_values = avals;
+        ans.n_audit = n_audit + 1;
+    } else {
+        ans.audit_keys = akeys + 1;
+        ans.audit_values = avals + 1;
+        ans.n_audit = n_audit;
+    }
+    if (hw_review_encode(&rv, &ans, &out, &err) != 0 || hw_buf_append(&out, "\n", 1) != 0)
+        goto fail;
+    res->status = 200;
+    res->content_type = "application/json";
+    res->body = hw_buf_steal(&out, &res->body_len);
+    goto out;
+fail:
+    if (rv.root != NULL) {
+        res->operation = (int)rv.operation;
+        copy_field(res->uid, sizeof(res->uid), rv.uid);
+        copy_field(res->kind, sizeof(res->kind), rv.kind);
+        copy_field(res->namespace_, sizeof(res->namespace_), rv.namespace_);
+        copy_field(res->name, sizeof(res->name), rv.name);
+    }
+    hw_handler_error(err.code != HW_OK ? err.code : HW_EINTERNAL,
+                     err.msg[0] ? err.msg : "internal error", res);
+out:
+    hw_buf_free(&out);
+    hw_buf_free(&ptext);
+    hw_patch_free(patch);
+    hw_review_clear(&rv);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log: the log sink, one of the three pieces of global state. It formats a
+ * JSON line with jansson and writes it with a single write(2) to stderr. It
+ * does not rotate, buffer or retry: the container runtime collects stderr.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hookwarden/log.h"
+
+static _Atomic int log_level = HW_LOG_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+void
+hw_log_set_level(enum hw_log_level level)
+{
+    atomic_store(&log_level, (int)level);
+}
+
+enum hw_log_level
+hw_log_get_level(void)
+{
+    return (enum hw_log_level)atomic_load_explicit(&log_level, memory_order_relaxed);
+}
+
+int
+hw_log_parse_level(const char *name, enum hw_log_level *level)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *level = (enum hw_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void
+log_time(char *out, size_t outsz)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, outsz - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+void
+hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
+{
+    json_t *line = NULL, *extra = NULL;
+    char now[40], *text = NULL;
+    json_error_t jerr;
+    va_list ap;
+    size_t len;
+
+    if (level < hw_log_get_level() || level >= HW_LOG_OFF)
+        return;
+    log_time(now, sizeof(now));
+    line = json_pack("{s:s, s:s, s:s}", "time", now, "level", level_names[level], "msg", msg);
+    if (line == NULL)
+        return;
+    if (fields != NULL) {
+        va_start(ap, fields);
+        extra = json_vpack_ex(&jerr, 0, fields, ap);
+        va_end(ap);
+        if (extra != NULL)
+            json_object_update(line, extra);
+        else
+            json_object_set_new(line, "log_error", json_string(jerr.text));
+    }
+    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    if (text != NULL) {
+        len = strlen(text);
+        text[len] = '\n';  /* replaces the NUL; we pass the length */
+        if (write(STDERR_FILENO, text, len + 1) < 0) {
+            /* Nowhere left to report a failing stderr. */
+        }
+    }
+    free(text);
+    json_decref(extra);
+    json_decref(line);
+}

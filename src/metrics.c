@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics: fixed arrays of atomic counters indexed by small enums, and the
+ * renderer that turns them into Prometheus text. Names follow Prometheus
+ * conventions: _total for counters, _seconds and base units, a histogram
+ * with cumulative buckets. Nothing here allocates except the renderer.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hookwarden/metrics.h"
+#include "hookwarden/policy.h"
+
+#define N_OPS 4
+#define N_DECISIONS 4
+#define N_BUCKETS 12
+
+static const double buckets[N_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                          0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+static const char *const op_labels[N_OPS] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
+static const int bad_statuses[] = {400, 404, 405, 413, 415, 500, 503};
+#define N_BAD (sizeof(bad_statuses) / sizeof(bad_statuses[0]))
+
+static struct {
+    _Atomic uint64_t requests[N_OPS + 1][N_DECISIONS];  /* last row: not decoded */
+    _Atomic uint64_t hist[N_BUCKETS + 1];               /* last: +Inf */
+    _Atomic uint64_t hist_sum_ns;
+    _Atomic uint64_t patch_ops;
+    _Atomic uint64_t warnings;
+    _Atomic uint64_t findings[HW_RULE_COUNT][3];
+    _Atomic uint64_t bad[N_BAD + 1];                    /* last: other */
+    _Atomic long inflight;
+    _Atomic uint64_t conn_rejected;
+    _Atomic uint64_t reloads[2][2];                     /* [what][ok] */
+    _Atomic int64_t cert_expiry;
+    _Atomic int ready;
+} m;
+
+static const time_t started = 0;
+
+void
+hw_metrics_admission(const struct hw_response *res, double seconds)
+{
+    int op = res->operation >= 0 && res->operation < N_OPS ? res->operation : N_OPS;
+    int d = (int)res->decision < N_DECISIONS ? (int)res->decision : HW_DECISION_ERROR;
+    size_t b = 0;
+
+    atomic_fetch_add_explicit(&m.requests[op][d], 1, memory_order_relaxed);
+    while (b < N_BUCKETS && seconds > buckets[b])
+        b++;
+    atomic_fetch_add_explicit(&m.hist[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m.hist_sum_ns, (uint64_t)(seconds * 1e9), memory_order_relaxed);
+    if (res->patch_ops > 0)
+        atomic_fetch_add_explicit(&m.patch_ops, res->patch_ops, memory_order_relaxed);
+    if (res->n_warnings > 0)
+        atomic_fetch_add_explicit(&m.warnings, res->n_warnings, memory_order_relaxed);
+    for (size_t i = 0; i < res->n_findings; i++) {
+        int r = res->findings[i].rule, a = res->findings[i].action;
+
+        if (r >= 0 && r < HW_RULE_COUNT && a >= 0 && a < 3)
+            atomic_fetch_add_explicit(&m.findings[r][a], 1, memory_order_relaxed);
+    }
+}
+
+void
+hw_metrics_bad_request(int status)
+{
+    size_t i = 0;
+
+    while (i < N_BAD && bad_statuses[i] != status)
+        i++;
+    atomic_fetch_add_explicit(&m.bad[i], 1, memory_order_relaxed);
+}
+
+void
+hw_metrics_inflight_add(int delta)
+{
+    atomic_fetch_add_explicit(&m.inflight, delta, memory_order_relaxed);
+}
+
+long
+hw_metrics_inflight(void)
+{
+    return atomic_load_explicit(&m.inflight, memory_order_relaxed);
+}
+
+void
+hw_metrics_connection_rejected(void)
+{
+    atomic_fetch_add_explicit(&m.conn_rejected, 1, memory_order_relaxed);
+}
+
+void
+hw_metrics_reload(enum hw_metrics_reload what, int ok)
+{
+    atomic_fetch_add_explicit(&m.reloads[what ? 1 : 0][ok ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void
+hw_metrics_set_certificate_expiry(time_t not_after)
+{
+    atomic_store(&m.cert_expiry, (int64_t)not_after);
+}
+
+void
+hw_metrics_set_ready(int ready)
+{
+    atomic_store(&m.ready, ready);
+}
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+static int
+render_requests(struct hw_buf *out)
+{
+    int rc = hw_buf_append_str(out,
+        "# HELP hookwarden_admission_requests_total AdmissionReview requests answered, by "
+        "operation and decision.\n"
+        "# TYPE hookwarden_admission_requests_total counter\n");
+
+    for (int op = 0; op <= N_OPS; op++) {
+        for (int d = 0; d < N_DECISIONS; d++) {
+            rc |= hw_buf_printf(out,
+                                "hookwarden_admission_requests_total{operation=\"%s\",decision=\"%s\"} %llu\n",
+                                op < N_OPS ? op_labels[op] : "none",
+                                hw_handler_decision_name((enum hw_decision)d), LOAD(m.requests[op][d]));
+        }
+    }
+    rc |= hw_buf_append_str(out,
+        "# HELP hookwarden_admission_duration_seconds Time to answer an AdmissionReview, from "
+        "the last body byte to the queued answer.\n"
+        "# TYPE hookwarden_admission_duration_seconds histogram\n");
+    {
+        unsigned long long cum = 0;
+
+        for (int b = 0; b < N_BUCKETS; b++) {
+            cum += LOAD(m.hist[b]);
+            rc |= hw_buf_printf(out, "hookwarden_admission_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                                buckets[b], cum);
+        }
+        cum += LOAD(m.hist[N_BUCKETS]);
+        rc |= hw_buf_printf(out,
+                            "hookwarden_admission_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                            "hookwarden_admission_duration_seconds_sum %.9f\n"
+                            "hookwarden_admission_duration_seconds_count %llu\n",
+                            cum, (double)LOAD(m.hist_sum_ns) / 1e9, cum);
+    }
+    return rc;
+}
+
+static int
+render_policy(struct hw_buf *out)
+{
+    int rc = hw_buf_printf(out,
+        "# HELP hookwarden_patch_operations_total JSON Patch operations sent.\n"
+        "# TYPE hookwarden_patch_operations_total counter\n"
+        "hookwarden_patch_operations_total %llu\n"
+        "# HELP hookwarden_warnings_total Admission warnings sent.\n"
+        "# TYPE hookwarden_warnings_total counter\n"
+        "hookwarden_warnings_total %llu\n"
+        "# HELP hookwarden_policy_findings_total Lint findings, by rule and action (warn or deny).\n"
+        "# TYPE hookwarden_policy_findings_total counter\n",
+        LOAD(m.patch_ops), LOAD(m.warnings));
+
+    for (int r = 0; r < HW_RULE_COUNT; r++) {
+        for (int a = HW_ACTION_WARN; a <= HW_ACTION_DENY; a++) {
+            rc |= hw_buf_printf(out, "hookwarden_policy_findings_total{rule=\"%s\",action=\"%s\"} %llu\n",
+                                hw_policy_rule_name((enum hw_rule)r),
+                                hw_policy_action_name((enum hw_action)a), LOAD(m.findings[r][a]));
+        }
+    }
+    return rc;
+}
+
+static int
+render_server(struct hw_buf *out)
+{
+    int rc = hw_buf_append_str(out,
+        "# HELP hookwarden_http_errors_total Requests answered with an error status, by code.\n"
+        "# TYPE hookwarden_http_errors_total counter\n");
+
+    for (size_t i = 0; i <= N_BAD; i++) {
+        if (i < N_BAD)
+            rc |= hw_buf_printf(out, "hookwarden_http_errors_total{code=\"%d\"} %llu\n", bad_statuses[i],
+                                LOAD(m.bad[i]));
+        else
+            rc |= hw_buf_printf(out, "hookwarden_http_errors_total{code=\"other\"} %llu\n", LOAD(m.bad[i]));
+    }
+    rc |= hw_buf_printf(out,
+        "# HELP hookwarden_inflight_requests Requests being handled now.\n"
+        "# TYPE hookwarden_inflight_requests gauge\n"
+        "hookwarden_inflight_requests %ld\n"
+        "# HELP hookwarden_connections_rejected_total Connections closed at once because the "
+        "connection limit was reached.\n"
+        "# TYPE hookwarden_connections_rejected_total counter\n"
+        "hookwarden_connections_rejected_total %llu\n"
+        "# HELP hookwarden_reloads_total Policy and certificate reloads, by result.\n"
+        "# TYPE hookwarden_reloads_total counter\n"
+        "hookwarden_reloads_total{what=\"policy\",result=\"success\"} %llu\n"
+        "hookwarden_reloads_total{what=\"policy\",result=\"failure\"} %llu\n"
+        "hookwarden_reloads_total{what=\"certificate\",result=\"success\"} %llu\n"
+        "hookwarden_reloads_total{what=\"certificate\",result=\"failure\"} %llu\n"
+        "# HELP hookwarden_certificate_expiry_timestamp_seconds notAfter of the serving "
+        "certificate, as a Unix time.\n"
+        "# TYPE hookwarden_certificate_expiry_timestamp_seconds gauge\n"
+        "hookwarden_certificate_expiry_timestamp_seconds %lld\n"
+        "# HELP hookwarden_ready 1 when /readyz answers 200.\n"
+        "# TYPE hookwarden_ready gauge\n"
+        "hookwarden_ready %d\n"
+        "# HELP hookwarden_build_info Build information; the value is always 1.\n"
+        "# TYPE hookwarden_build_info gauge\n"
+        "hookwarden_build_info{version=\"%s\"} 1\n",
+        atomic_load(&m.inflight), LOAD(m.conn_rejected), LOAD(m.reloads[0][1]), LOAD(m.reloads[0][0]),
+        LOAD(m.reloads[1][1]), LOAD(m.reloads[1][0]), (long long)atomic_load(&m.cert_expiry),
+        atomic_load(&m.ready), HW_VERSION);
+    (void)started;
+    return rc;
+}
+
+int
+hw_metrics_render(struct hw_buf *out)
+{
+    return render_requests(out) | render_policy(out) | render_server(out) ? -1 : 0;
+}

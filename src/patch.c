@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * patch: records JSON Patch operations and applies each to the in-memory
+ * document as it goes. It knows nothing of Jobs or policy; policy.c says
+ * what to set, this module says how to say it so kube-apiserver's json-patch
+ * accepts it. It does not apply patches from elsewhere (tests carry their
+ * own applier to check our output independently).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookwarden/patch.h"
+
+struct hw_patch {
+    json_t *ops;  /* array of {"op","path","value"} */
+};
+
+struct hw_patch *
+hw_patch_new(void)
+{
+    struct hw_patch *p;
+
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->ops = json_array();
+    if (p->ops == NULL) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void
+hw_patch_free(struct hw_patch *p)
+{
+    if (p == NULL)
+        return;
+    json_decref(p->ops);
+    free(p);
+}
+
+size_t
+hw_patch_count(const struct hw_patch *p)
+{
+    return json_array_size(p->ops);
+}
+
+const json_t *
+hw_patch_ops(const struct hw_patch *p)
+{
+    return p->ops;
+}
+
+int
+hw_patch_escape(struct hw_buf *out, const char *key, size_t len)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        const char *esc = key[i] == '~' ? "~0" : key[i] == '/' ? "~1" : NULL;
+
+        if (esc == NULL)
+            continue;
+        if (hw_buf_append(out, key + start, i - start) != 0 || hw_buf_append(out, esc, 2) != 0)
+            return -1;
+        start = i + 1;
+    }
+    return hw_buf_append(out, key + start, len - start);
+}
+
+/* Builds "/a/b~1c" from the first n segments into a new string. */
+static char *
+pointer_new(const char *const *path, size_t n, const char *last)
+{
+    struct hw_buf b;
+
+    hw_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (hw_buf_append(&b, "/", 1) != 0 || hw_patch_escape(&b, path[i], strlen(path[i])) != 0)
+            goto fail;
+    }
+    if (last != NULL && (hw_buf_append(&b, "/", 1) != 0 || hw_buf_append_str(&b, last) != 0))
+        goto fail;
+    return hw_buf_steal(&b, NULL);
+fail:
+    hw_buf_free(&b);
+    return NULL;
+}
+
+static int
+record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_error *err)
+{
+    json_t *o;
+
+    if (path == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory building a patch path");
+        return -1;
+    }
+    /* A copy: the document keeps changing after this op is recorded. */
+    o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value", json_deep_copy(value));
+    free(path);
+    if (o == NULL || json_array_append_new(p->ops, o) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *
+type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/*
+ * Walks to the parent of path[n-1]. When a segment is missing or null, the
+ * remaining path is built around value as nested objects and added there
+ * whole; *added tells the caller the work is done (value consumed).
+ */
+static json_t *
+walk_parent(struct hw_patch *p, json_t *doc, const char *const *path, size_t n, json_t **value,
+            int *added, struct hw_error *err)
+{
+    json_t *cur = doc;
+
+    *added = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        json_t *next = json_object_get(cur, path[i]);
+
+        if (next == NULL || json_is_null(next)) {
+            json_t *v = *value;
+
+            /* Wrap the value from the leaf up to the first missing key. */
+            for (size_t j = n - 1; j > i; j--) {
+                json_t *wrap = json_object();
+
+                if (wrap == NULL || json_object_set_new(wrap, path[j], v) != 0) {
+                    json_decref(wrap);
+                    *value = NULL;
+                    hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
+                    return NULL;
+                }
+                v = wrap;
+            }
+            *value = NULL;
+            if (json_object_set_new(cur, path[i], v) != 0 ||
+                record(p, "add", pointer_new(path, i + 1, NULL), v, err) != 0)
+                return NULL;
+            *added = 1;
+            return cur;
+        }
+        if (!json_is_object(next)) {
+            char *ptr = pointer_new(path, i + 1, NULL);
+
+            hw_error_set(err, HW_EINVAL, "object field %s is %s, expected an object",
+                         ptr ? ptr : "?", type_name(next));
+            free(ptr);
+            return NULL;
+        }
+        cur = next;
+    }
+    return cur;
+}
+
+int
+hw_patch_set(struct hw_patch *p, json_t *doc, const char *const *path, size_t n, json_t *value,
+             struct hw_error *err)
+{
+    json_t *parent, *old;
+    int added, rc = -1;
+
+    if (value == NULL || n == 0 || !json_is_object(doc)) {
+        hw_error_set(err, HW_EINTERNAL, "bad patch_set call");
+        goto out;
+    }
+    parent = walk_parent(p, doc, path, n, &value, &added, err);
+    if (parent == NULL || added) {
+        rc = parent == NULL ? -1 : 0;
+        goto out;
+    }
+    old = json_object_get(parent, path[n - 1]);
+    if (record(p, old != NULL && !json_is_null(old) ? "replace" : "add", pointer_new(path, n, NULL),
+               value, err) != 0)
+        goto out;
+    if (json_object_set(parent, path[n - 1], value) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory applying a patch");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(value);
+    return rc;
+}
+
+int
+hw_patch_append(struct hw_patch *p, json_t *doc, const char *const *path, size_t n, json_t *value,
+                struct hw_error *err)
+{
+    json_t *parent, *arr, *fresh = NULL;
+    int added, rc = -1;
+
+    if (value == NULL || n == 0 || !json_is_object(doc)) {
+        hw_error_set(err, HW_EINTERNAL, "bad patch_append call");
+        goto out;
+    }
+    /* The array to add whole, should the leaf or a parent be missing. */
+    fresh = json_array();
+    if (fresh == NULL || json_array_append(fresh, value) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
+        goto out;
+    }
+    parent = walk_parent(p, doc, path, n, &fresh, &added, err);
+    if (parent == NULL || added) {
+        rc = parent == NULL ? -1 : 0;
+        goto out;
+    }
+    arr = json_object_get(parent, path[n - 1]);
+    if (arr == NULL || json_is_null(arr)) {
+        if (record(p, "add", pointer_new(path, n, NULL), fresh, err) != 0)
+            goto out;
+        if (json_object_set_new(parent, path[n - 1], fresh) != 0) {
+            fresh = NULL;
+            hw_error_set(err, HW_EINTERNAL, "out of memory applying a patch");
+            goto out;
+        }
+        fresh = NULL;
+        rc = 0;
+        goto out;
+    }
+    if (!json_is_array(arr)) {
+        char *ptr = pointer_new(path, n, NULL);
+
+        hw_error_set(err, HW_EINVAL, "object field %s is %s, expected an array", ptr ? ptr : "?",
+                     type_name(arr));
+        free(ptr);
+        goto out;
+    }
+    if (record(p, "add", pointer_new(path, n, "-"), value, err) != 0)
+        goto out;
+    if (json_array_append(arr, value) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory applying a patch");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(fresh);
+    json_decref(value);
+    return rc;
+}
+
+int
+hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err)
+{
+    char *text;
+    int rc;
+
+    text = json_dumps(p->ops, JSON_COMPACT);
+    if (text == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory serialising the patch");
+        return -1;
+    }
+    rc = hw_buf_append_str(out, text);
+    free(text);
+    if (rc != 0)
+        hw_error_set(err, HW_EINTERNAL, "patch does not fit the response buffer");
+    return rc;
+}

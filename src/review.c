@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * review: AdmissionReview decode and encode. Decoding is strict about the
+ * envelope (apiVersion, kind, request, uid, operation, object type) and
+ * tolerant about everything kube-apiserver really sends inside the object
+ * (nulls, \u0026 escapes, absent empty maps). Encoding writes the response
+ * text directly: the answer is small and its shape fixed.
+ */
+#include <string.h>
+
+#include "hookwarden/review.h"
+
+static const char *const version_names[] = {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"};
+static const char *const op_names[] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
+
+const char *
+hw_review_operation_name(enum hw_operation op)
+{
+    return (size_t)op < 4 ? op_names[op] : "UNKNOWN";
+}
+
+const char *
+hw_review_version_name(enum hw_review_version v)
+{
+    return (size_t)v < 2 ? version_names[v] : "UNKNOWN";
+}
+
+void
+hw_review_clear(struct hw_review *rv)
+{
+    json_decref(rv->root);
+    memset(rv, 0, sizeof(*rv));
+    rv->uid = rv->group = rv->kind_version = rv->kind = "";
+    rv->subresource = rv->namespace_ = rv->name = "";
+}
+
+/* Optional string member: "" when absent or null; -1 when another type. */
+static int
+opt_string(const json_t *obj, const char *key, const char *where, const char **out,
+           struct hw_error *err)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    *out = "";
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        hw_error_set(err, HW_EINVAL, "%s.%s must be a string", where, key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int
+decode_envelope(struct hw_review *rv, struct hw_error *err)
+{
+    const char *api, *kind;
+    size_t i;
+
+    if (!json_is_object(rv->root)) {
+        hw_error_set(err, HW_EINVAL, "body is not a JSON object: expected an AdmissionReview");
+        return -1;
+    }
+    if (opt_string(rv->root, "apiVersion", "AdmissionReview", &api, err) != 0 ||
+        opt_string(rv->root, "kind", "AdmissionReview", &kind, err) != 0)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        if (strcmp(api, version_names[i]) == 0)
+            break;
+    }
+    if (i == 2) {
+        hw_error_set(err, HW_EINVAL,
+                     "apiVersion %s%s%s is not supported: expected admission.k8s.io/v1 or "
+                     "admission.k8s.io/v1beta1",
+                     *api ? "\"" : "", *api ? api : "(missing)", *api ? "\"" : "");
+        return -1;
+    }
+    rv->version = (enum hw_review_version)i;
+    if (strcmp(kind, "AdmissionReview") != 0) {
+        hw_error_set(err, HW_EINVAL, "kind %s%s%s is not supported: expected AdmissionReview",
+                     *kind ? "\"" : "", *kind ? kind : "(missing)", *kind ? "\"" : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+decode_kind(struct hw_review *rv, const json_t *req, struct hw_error *err)
+{
+    const json_t *k = json_object_get(req, "kind");
+
+    if (k == NULL || json_is_null(k)) {
+        /* Not sent by kube-apiserver, but derivable from the object. */
+        const char *api = "", *slash;
+
+        if (rv->object != NULL) {
+            opt_string(rv->object, "apiVersion", "request.object", &api, NULL);
+            opt_string(rv->object, "kind", "request.object", &rv->kind, NULL);
+        }
+        slash = strchr(api, '/');
+        rv->kind_version = slash ? slash + 1 : api;
+        if (slash != NULL && (size_t)(slash - api) < sizeof(rv->derived_group)) {
+            memcpy(rv->derived_group, api, (size_t)(slash - api));
+            rv->derived_group[slash - api] = '\0';
+            rv->group = rv->derived_group;
+        }
+        return 0;
+    }
+    if (!json_is_object(k)) {
+        hw_error_set(err, HW_EINVAL, "request.kind must be an object with group, version and kind");
+        return -1;
+    }
+    if (opt_string(k, "group", "request.kind", &rv->group, err) != 0 ||
+        opt_string(k, "version", "request.kind", &rv->kind_version, err) != 0 ||
+        opt_string(k, "kind", "request.kind", &rv->kind, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+decode_request(struct hw_review *rv, struct hw_error *err)
+{
+    const json_t *req, *obj, *old, *dry;
+    const char *op;
+    size_t i;
+
+    req = json_object_get(rv->root, "request");
+    if (req == NULL || json_is_null(req)) {
+        hw_error_set(err, HW_EINVAL, "AdmissionReview has no request");
+        return -1;
+    }
+    if (!json_is_object(req)) {
+        hw_error_set(err, HW_EINVAL, "request must be an object");
+        return -1;
+    }
+    if (opt_string(req, "uid", "request", &rv->uid, err) != 0)
+        return -1;
+    if (*rv->uid == '\0') {
+        hw_error_set(err, HW_EINVAL, "request.uid is missing or empty");
+        return -1;
+    }
+    if (opt_string(req, "operation", "request", &op, err) != 0)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        if (strcmp(op, op_names[i]) == 0)
+            break;
+    }
+    if (i == 4) {
+        hw_error_set(err, HW_EINVAL,
+                     "request.operation %s%s%s is not one of CREATE, UPDATE, DELETE, CONNECT",
+                     *op ? "\"" : "", *op ? op : "(missing)", *op ? "\"" : "");
+        return -1;
+    }
+    rv->operation = (enum hw_operation)i;
+    if (opt_string(req, "subResource", "request", &rv->subresource, err) != 0 ||
+        opt_string(req, "namespace", "request", &rv->namespace_, err) != 0 ||
+        opt_string(req, "name", "request", &rv->name, err) != 0)
+        return -1;
+    dry = json_object_get(req, "dryRun");
+    if (dry != NULL && !json_is_null(dry) && !json_is_boolean(dry)) {
+        hw_error_set(err, HW_EINVAL, "request.dryRun must be a boolean");
+        return -1;
+    }
+    rv->dry_run = json_is_true(dry);
+    obj = json_object_get(req, "object");
+    if (obj != NULL && !json_is_null(obj) && !json_is_object(obj)) {
+        hw_error_set(err, HW_EINVAL, "request.object must be an object or null");
+        return -1;
+    }
+    rv->object = json_is_object(obj) ? (json_t *)obj : NULL;
+    old = json_object_get(req, "oldObject");
+    if (old != NULL && !json_is_null(old) && !json_is_object(old)) {
+        hw_error_set(err, HW_EINVAL, "request.oldObject must be an object or null");
+        return -1;
+    }
+    if (rv->object == NULL && (rv->operation == HW_OP_CREATE || rv->operation == HW_OP_UPDATE)) {
+        hw_error_set(err, HW_EINVAL, "request.object is missing on %s", op);
+        return -1;
+    }
+    if (decode_kind(rv, req, err) != 0)
+        return -1;
+    if (*rv->name == '\0' && rv->object != NULL) {
+        const json_t *meta = json_object_get(rv->object, "metadata");
+
+        if (json_is_object(meta))
+            opt_string(meta, "name", "request.object.metadata", &rv->name, NULL);
+    }
+    return 0;
+}
+
+int
+hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_error *err)
+{
+    json_error_t jerr;
+
+    memset(rv, 0, sizeof(*rv));
+    hw_review_clear(rv);
+    if (len == 0) {
+        hw_error_set(err, HW_EINVAL, "request body is empty: expected an AdmissionReview");
+        return -1;
+    }
+    /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
+     * use lengths. Duplicate keys: last wins, as in kube's decoder. */
+    rv->root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+    if (rv->root == NULL) {
+        hw_error_set(err, HW_EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+        return -1;
+    }
+    if (decode_envelope(rv, err) != 0 || decode_request(rv, err) != 0) {
+        hw_review_clear(rv);
+        return -1;
+    }
+    return 0;
+}
+
+int
+hw_json_append_string(struct hw_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+
+    if (hw_buf_append(out, "\"", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        if (hw_buf_append(out, s + start, i - start) != 0 || hw_buf_append(out, esc, n) != 0)
+            return -1;
+        start = i + 1;
+    }
+    if (hw_buf_append(out, s + start, len - start) != 0)
+        return -1;
+    return hw_buf_append(out, "\"", 1);
+}
+
+int
+hw_base64_append(struct hw_buf *out, const unsigned char *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char quad[4];
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        quad[0] = tbl[(v >> 18) & 63];
+        quad[1] = tbl[(v >> 12) & 63];
+        quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        quad[3] = i + 2 < len ? tbl[v & 63] : '=';
+        if (hw_buf_append(out, quad, 4) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+encode_status(struct hw_buf *out, const struct hw_answer *ans)
+{
+    const char *msg = ans->status_message ? ans->status_message : "";
+
+    if (hw_buf_printf(out, ",\"status\":{\"code\":%d,\"status\":\"Failure\",\"message\":",
+                      ans->status_code >= 400 ? ans->status_code : 403) != 0 ||
+        hw_json_append_string(out, msg, strlen(msg)) != 0)
+        return -1;
+    if (ans->status_reason != NULL &&
+        (hw_buf_append_str(out, ",\"reason\":") != 0 ||
+         hw_json_append_string(out, ans->status_reason, strlen(ans->status_reason)) != 0))
+        return -1;
+    return hw_buf_append(out, "}", 1);
+}
+
+static int
+encode_lists(struct hw_buf *out, const struct hw_answer *ans)
+{
+    if (ans->n_warnings > 0) {
+        if (hw_buf_append_str(out, ",\"warnings\":[") != 0)
+            return -1;
+        for (size_t i = 0; i < ans->n_warnings; i++) {
+            if ((i > 0 && hw_buf_append(out, ",", 1) != 0) ||
+                hw_json_append_string(out, ans->warnings[i], strlen(ans->warnings[i])) != 0)
+                return -1;
+        }
+        if (hw_buf_append(out, "]", 1) != 0)
+            return -1;
+    }
+    if (ans->n_audit > 0) {
+        if (hw_buf_append_str(out, ",\"auditAnnotations\":{") != 0)
+            return -1;
+        for (size_t i = 0; i < ans->n_audit; i++) {
+            if ((i > 0 && hw_buf_append(out, ",", 1) != 0) ||
+                hw_json_append_string(out, ans->audit_keys[i], strlen(ans->audit_keys[i])) != 0 ||
+                hw_buf_append(out, ":", 1) != 0 ||
+                hw_json_append_string(out, ans->audit_values[i], strlen(ans->audit_values[i])) != 0)
+                return -1;
+        }
+        if (hw_buf_append(out, "}", 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct hw_buf *out,
+                 struct hw_error *err)
+{
+    if (hw_buf_printf(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%s\",\"response\":{\"uid\":",
+                      version_names[rv->version]) != 0 ||
+        hw_json_append_string(out, rv->uid, strlen(rv->uid)) != 0 ||
+        hw_buf_append_str(out, ans->allowed ? ",\"allowed\":true" : ",\"allowed\":false") != 0)
+        goto fail;
+    if (!ans->allowed && encode_status(out, ans) != 0)
+        goto fail;
+    if (ans->allowed && ans->patch != NULL && ans->patch_len > 0 &&
+        (hw_buf_append_str(out, ",\"patchType\":\"JSONPatch\",\"patch\":\"") != 0 ||
+         hw_base64_append(out, (const unsigned char *)ans->patch, ans->patch_len) != 0 ||
+         hw_buf_append(out, "\"", 1) != 0))
+        goto fail;
+    if (encode_lists(out, ans) != 0 || hw_buf_append_str(out, "}}") != 0)
+        goto fail;
+    return 0;
+fail:
+    hw_error_set(err, HW_EINTERNAL, "response does not fit the output buffer");
+    return -1;
+}

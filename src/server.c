@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server: the only user of libmicrohttpd and GnuTLS. It owns the listening
+ * socket and an acceptor thread that gives each connection to the worker
+ * daemon with the fewest connections (MHD_add_connection), the worker
+ * daemons themselves (one epoll thread each, TLS 1.2/1.3 only), request
+ * routing and limits (404, 405, 415, 413 before the body arrives), and the
+ * TLS credentials, chosen per handshake by a GnuTLS callback from the
+ * current snapshot. Deciding what to answer is the handler's job.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hookwarden/handler.h"
+#include "hookwarden/log.h"
+#include "hookwarden/metrics.h"
+#include "hookwarden/reload.h"
+#include "hookwarden/server.h"
+
+#define MAX_WORKERS 64
+#define MAX_CHAIN 8
+#define CREDS_RETIRE_SECONDS 300
+/* TLS 1.2 and 1.3, AEAD ciphers and ECDHE only. */
+#define TLS_PRIORITIES                                                                          \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+enum route { ROUTE_NONE = 0, ROUTE_MUTATE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
+
+struct creds {
+    gnutls_pcert_st pcert[MAX_CHAIN];
+    unsigned n_pcert;
+    gnutls_privkey_t key;
+    time_t retired_at;
+    struct creds *next;  /* retired list */
+};
+
+struct worker {
+    struct MHD_Daemon *daemon;
+    _Atomic int connections;
+};
+
+struct hw_server {
+    struct hw_server_options opts;
+    int listen_fd;
+    int wake[2];
+    unsigned port;
+    pthread_t acceptor;
+    int acceptor_started;
+    struct worker workers[MAX_WORKERS];
+    unsigned n_workers;
+    struct MHD_Daemon *plain;  /* optional metrics listener */
+    _Atomic int draining;
+    pthread_mutex_t creds_lock;  /* writers only; readers load the pointer */
+    struct creds *retired;
+};
+
+struct request {
+    enum route route;
+    struct hw_buf body;
+    size_t received;
+    int too_big;
+    struct timespec start;
+    struct hw_server *srv;
+};
+
+/* The callback has no user pointer, so the live credentials are the one
+ * file-level variable; a process runs one server. */
+static _Atomic(struct creds *) live_creds;
+
+static double
+elapsed(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* ---- TLS credentials ---- */
+
+static int
+cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+              const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+              unsigned int *pcert_length, gnutls_privkey_t *pkey)
+{
+    struct creds *c = atomic_load_explicit(&live_creds, memory_order_acquire);
+
+    (void)session, (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    if (c == NULL)
+        return -1;
+    *pcert = c->pcert;
+    *pcert_length = c->n_pcert;
+    *pkey = c->key;
+    return 0;
+}
+
+static void
+creds_free(struct creds *c)
+{
+    if (c == NULL)
+        return;
+    for (unsigned i = 0; i < c->n_pcert; i++)
+        gnutls_pcert_deinit(&c->pcert[i]);
+    gnutls_privkey_deinit(c->key);
+    free(c);
+}
+
+static struct creds *
+creds_new(const struct hw_certs_pair *pair, struct hw_error *err)
+{
+    gnutls_datum_t cd = {(unsigned char *)pair->cert_pem, (unsigned)pair->cert_len};
+    gnutls_datum_t kd = {(unsigned char *)pair->key_pem, (unsigned)pair->key_len};
+    struct creds *c;
+    int r;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    c->n_pcert = MAX_CHAIN;
+    r = gnutls_pcert_list_import_x509_raw(c->pcert, &c->n_pcert, &cd, GNUTLS_X509_FMT_PEM, 0);
+    if (r < 0) {
+        c->n_pcert = 0;
+        hw_error_set(err, HW_EINVAL, "TLS: cannot use certificate chain: %s", gnutls_strerror(r));
+        goto fail;
+    }
+    if ((r = gnutls_privkey_init(&c->key)) < 0 ||
+        (r = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        hw_error_set(err, HW_EINVAL, "TLS: cannot use private key: %s", gnutls_strerror(r));
+        goto fail;
+    }
+    return c;
+fail:
+    creds_free(c);
+    return NULL;
+}
+
+int
+hw_server_set_certificate(struct hw_server *s, const struct hw_certs_pair *pair,
+                          struct hw_error *err)
+{
+    struct creds *c = creds_new(pair, err), *old, **pp;
+    time_t now = time(NULL);
+
+    if (c == NULL)
+        return -1;
+    pthread_mutex_lock(&s->creds_lock);
+    old = atomic_exchange_explicit(&live_creds, c, memory_order_acq_rel);
+    /* A handshake may still hold the old pointers: keep old credentials
+     * for a while, freeing only those retired long ago. */
+    if (old != NULL) {
+        old->retired_at = now;
+        old->next = s->retired;
+        s->retired = old;
+    }
+    for (pp = &s->retired; *pp != NULL;) {
+        if (now - (*pp)->retired_at > CREDS_RETIRE_SECONDS) {
+            struct creds *dead = *pp;
+
+            *pp = dead->next;
+            creds_free(dead);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    pthread_mutex_unlock(&s->creds_lock);
+    return 0;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result
+send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_response *res,
+              const char *allow)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(res->body_len, res->body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL)
+        return MHD_NO;
+    res->body = NULL;  /* MHD frees it */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    /* While draining, ask clients to reconnect: elsewhere, once the
+     * endpoint is gone. */
+    if (s != NULL && atomic_load(&s->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(conn, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_code code,
+           const char *msg, const char *allow, const char *method, const char *url)
+{
+    struct hw_response res = {0};
+    enum MHD_Result ret;
+
+    hw_handler_error(code, msg, &res);
+    hw_metrics_bad_request(res.status);
+    hw_log(HW_LOG_INFO, "request refused", "{s:s, s:s, s:i, s:s}", "method", method, "path", url,
+           "status", res.status, "error", msg);
+    ret = send_response(conn, s, &res, allow);
+    hw_response_clear(&res);
+    return ret;
+}
+
+static int
+is_ready(const struct hw_server *s)
+{
+    struct hw_policy *p;
+    int ok;
+
+    if (s != NULL && atomic_load(&s->draining))
+        return 0;
+    p = hw_reload_policy();
+    ok = p != NULL && (s == NULL || hw_reload_certificate_valid());
+    hw_policy_unref(p);
+    return ok;
+}
+
+static enum MHD_Result
+serve_get(struct MHD_Connection *conn, struct hw_server *s, enum route route)
+{
+    struct hw_response res = {0};
+    struct hw_buf b;
+    enum MHD_Result ret;
+
+    if (route == ROUTE_HEALTHZ) {
+        hw_handler_text(200, "text/plain; charset=utf-8", "ok\n", 3, &res);
+    } else if (route == ROUTE_READYZ) {
+        int ready = is_ready(s);
+
+        hw_metrics_set_ready(ready);
+        if (ready)
+            hw_handler_text(200, "text/plain; charset=utf-8", "ok\n", 3, &res);
+        else
+            hw_handler_text(503, "text/plain; charset=utf-8", "not ready\n", 10, &res);
+    } else {
+        hw_buf_init(&b, 0);
+        if (hw_metrics_render(&b) != 0) {
+            hw_buf_free(&b);
+            return MHD_NO;
+        }
+        res.status = 200;
+        res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        res.body = hw_buf_steal(&b, &res.body_len);
+    }
+    ret = send_response(conn, s, &res, NULL);
+    hw_response_clear(&res);
+    return ret;
+}
+
+static enum route
+route_of(const char *url)
+{
+    if (strcmp(url, "/mutate") == 0)
+        return ROUTE_MUTATE;
+    if (strcmp(url, "/healthz") == 0)
+        return ROUTE_HEALTHZ;
+    if (strcmp(url, "/readyz") == 0)
+        return ROUTE_READYZ;
+    if (strcmp(url, "/metrics") == 0)
+        return ROUTE_METRICS;
+    return ROUTE_NONE;
+}
+
+/* application/json, with optional parameters, case-insensitive. */
+static int
+is_json(const char *ct)
+{
+    size_t n = strlen("application/json");
+
+    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+        return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
+}
+
+/* The first call for a request: route, method, media type, declared size. */
+static enum MHD_Result
+begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, const char *url,
+      const char *method)
+{
+    const char *ct, *cl;
+    char msg[256];
+
+    rq->route = route_of(url);
+    if (rq->route == ROUTE_NONE) {
+        snprintf(msg, sizeof(msg), "no such path %.100s: hookwarden serves POST /mutate, GET "
+                 "/healthz, /readyz, /metrics", url);
+        return send_error(conn, s, HW_ENOTFOUND, msg, NULL, method, url);
+    }
+    if (rq->route != ROUTE_MUTATE) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            snprintf(msg, sizeof(msg), "method %.20s not allowed on %s: use GET", method, url);
+            return send_error(conn, s, HW_EMETHOD, msg, "GET, HEAD", method, url);
+        }
+        return serve_get(conn, s, rq->route);
+    }
+    if (strcmp(method, "POST") != 0) {
+        snprintf(msg, sizeof(msg), "method %.20s not allowed on /mutate: use POST", method);
+        return send_error(conn, s, HW_EMETHOD, msg, "POST", method, url);
+    }
+    ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!is_json(ct)) {
+        snprintf(msg, sizeof(msg), "Content-Type %.60s%s is not supported: send application/json",
+                 ct ? ct : "(missing)", ct && strlen(ct) > 60 ? "..." : "");
+        return send_error(conn, s, HW_EMEDIA, msg, NULL, method, url);
+    }
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_request_bytes) {
+        snprintf(msg, sizeof(msg), "request body of %.20s bytes is over the limit of %zu bytes", cl,
+                 s->opts.max_request_bytes);
+        return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
+    }
+    hw_buf_init(&rq->body, s->opts.max_request_bytes);
+    return MHD_YES;
+}
+
+static enum MHD_Result
+finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *rq)
+{
+    struct hw_response res = {0};
+    struct hw_policy *p;
+    struct timespec t0;
+    enum MHD_Result ret;
+    double secs;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    p = hw_reload_policy();
+    hw_handler_mutate(p, rq->body.data ? rq->body.data : "", rq->body.len, &res);
+    hw_policy_unref(p);
+    secs = elapsed(&t0);
+    if (res.status != 200)
+        hw_metrics_bad_request(res.status);
+    hw_metrics_admission(&res, secs);
+    if (hw_log_enabled(HW_LOG_INFO)) {
+        hw_log(HW_LOG_INFO, "admission", "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:s*}",
+               "uid", res.uid, "operation",
+               res.operation >= 0 ? hw_review_operation_name((enum hw_operation)res.operation) : "",
+               "kind", res.kind, "namespace", res.namespace_, "name", res.name, "decision",
+               hw_handler_decision_name(res.decision), "patch_ops", (int)res.patch_ops, "warnings",
+               (int)res.n_warnings, "status", res.status, "duration_ms", elapsed(&rq->start) * 1e3,
+               "error", res.status != 200 ? res.error : NULL);
+    }
+    ret = send_response(conn, s, &res, NULL);
+    hw_response_clear(&res);
+    return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct hw_server *s = cls;
+    struct request *rq = *con_cls;
+    char msg[160];
+
+    (void)version;
+    if (rq == NULL) {
+        rq = calloc(1, sizeof(*rq));
+        if (rq == NULL)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &rq->start);
+        rq->srv = s;
+        *con_cls = rq;
+        hw_metrics_inflight_add(1);
+        return begin(conn, s, rq, url, method);
+    }
+    if (*upload_data_size > 0) {
+        rq->received += *upload_data_size;
+        if (!rq->too_big && hw_buf_append(&rq->body, upload_data, *upload_data_size) != 0) {
+            rq->too_big = 1;
+            hw_buf_free(&rq->body);
+        }
+        *upload_data_size = 0;
+        /* A chunked body can only be answered once it ends; one that goes
+         * far past the limit is cut off instead of read forever. */
+        if (rq->too_big && rq->received > 2 * s->opts.max_request_bytes + (1u << 20))
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (rq->route != ROUTE_MUTATE)
+        return MHD_YES;
+    if (rq->too_big) {
+        snprintf(msg, sizeof(msg), "request body is over the limit of %zu bytes",
+                 s->opts.max_request_bytes);
+        return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
+    }
+    return finish_mutate(conn, s, rq);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct request *rq = *con_cls;
+
+    (void)cls, (void)conn, (void)toe;
+    if (rq == NULL)
+        return;
+    hw_buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+    hw_metrics_inflight_add(-1);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+    struct worker *w = cls;
+
+    (void)conn, (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&w->connections, 1);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&w->connections, 1);
+}
+
+static void
+on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    hw_log(HW_LOG_DEBUG, "libmicrohttpd", "{s:s}", "detail", msg);
+}
+
+/* ---- listening and accepting ---- */
+
+static int
+listen_on(const char *addr, unsigned port, unsigned *bound, struct hw_error *err)
+{
+    struct sockaddr_in6 sa6;
+    struct sockaddr_in sa4;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = -1, one = 1, v6 = strchr(addr, ':') != NULL;
+
+    memset(&sa6, 0, sizeof(sa6));
+    memset(&sa4, 0, sizeof(sa4));
+    if (v6 ? inet_pton(AF_INET6, addr, &sa6.sin6_addr) != 1 : inet_pton(AF_INET, addr, &sa4.sin_addr) != 1) {
+        hw_error_set(err, HW_EINVAL, "bind address %s is not an IP address", addr);
+        return -1;
+    }
+    fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        hw_error_set(err, HW_EINTERNAL, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sa6.sin6_family = AF_INET6;
+    sa6.sin6_port = htons((uint16_t)port);
+    sa4.sin_family = AF_INET;
+    sa4.sin_port = htons((uint16_t)port);
+    if ((v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) : bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) != 0 ||
+        listen(fd, 1024) != 0) {
+        hw_error_set(err, HW_EINVAL, "cannot listen on %s:%u: %s", addr, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static struct worker *
+least_loaded(struct hw_server *s, int *total)
+{
+    static _Atomic unsigned rr;
+    unsigned start = atomic_fetch_add(&rr, 1), best = start % s->n_workers;
+    int best_n = -1;
+
+    *total = 0;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        unsigned k = (start + i) % s->n_workers;
+        int n = atomic_load(&s->workers[k].connections);
+
+        *total += n;
+        if (best_n < 0 || n < best_n) {
+            best_n = n;
+            best = k;
+        }
+    }
+    return &s->workers[best];
+}
+
+static void *
+acceptor_main(void *arg)
+{
+    struct hw_server *s = arg;
+
+    for (;;) {
+        struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
+
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents != 0)
+            break;
+        for (;;) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            struct worker *w;
+            int fd, total;
+
+            fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    hw_log(HW_LOG_WARN, "accept failed", "{s:s}", "error", strerror(errno));
+                    usleep(10000);  /* let connections close before trying again */
+                }
+                break;
+            }
+            w = least_loaded(s, &total);
+            if ((unsigned)total >= s->opts.connection_limit) {
+                hw_metrics_connection_rejected();
+                close(fd);
+                continue;
+            }
+            /* MHD closes the socket itself when it cannot take it. */
+            if (MHD_add_connection(w->daemon, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+                hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(errno));
+        }
+    }
+    return NULL;
+}
+
+static struct MHD_Daemon *
+start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem ops[12];
+    int n = 0;
+
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+    if (s->opts.client_ca_pem != NULL)
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)s->opts.client_ca_pem};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, per_worker, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_seconds, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)&on_completed, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&on_connection, w};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)&on_mhd_error, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_HTTPS_CERT_CALLBACK,
+                            &cert_callback, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+}
+
+static struct MHD_Daemon *
+start_plain(struct hw_server *s, struct hw_error *err)
+{
+    char host[64];
+    const char *colon = strrchr(s->opts.metrics_bind_address, ':');
+    unsigned port, bound = 0;
+    int fd;
+
+    if (colon == NULL || (size_t)(colon - s->opts.metrics_bind_address) >= sizeof(host) ||
+        sscanf(colon + 1, "%u", &port) != 1 || port > 65535) {
+        hw_error_set(err, HW_EINVAL, "--metrics-bind-address %s is not HOST:PORT",
+                     s->opts.metrics_bind_address);
+        return NULL;
+    }
+    memcpy(host, s->opts.metrics_bind_address, (size_t)(colon - s->opts.metrics_bind_address));
+    host[colon - s->opts.metrics_bind_address] = '\0';
+    fd = listen_on(host[0] ? host : "0.0.0.0", port, &bound, err);
+    if (fd < 0)
+        return NULL;
+    /* Plain HTTP answers GETs only: the route table refuses /mutate's POST
+     * there because no TLS means no admission traffic. */
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                            NULL, NULL, &on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
+                            MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_error, NULL, MHD_OPTION_END);
+}
+
+struct hw_server *
+hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair *pair,
+                struct hw_error *err)
+{
+    struct hw_server *s;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned per;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    s->opts = *opts;
+    s->listen_fd = s->wake[0] = s->wake[1] = -1;
+    pthread_mutex_init(&s->creds_lock, NULL);
+    if (s->opts.bind_address == NULL)
+        s->opts.bind_address = "0.0.0.0";
+    if (s->opts.max_request_bytes == 0)
+        s->opts.max_request_bytes = 8u << 20;
+    if (s->opts.connection_limit == 0)
+        s->opts.connection_limit = 1024;
+    if (s->opts.idle_timeout_seconds == 0)
+        s->opts.idle_timeout_seconds = 60;
+    s->n_workers = s->opts.threads ? s->opts.threads : (cores > 0 ? (unsigned)cores : 1);
+    if (s->n_workers > MAX_WORKERS)
+        s->n_workers = MAX_WORKERS;
+    if (hw_server_set_certificate(s, pair, err) != 0)
+        goto fail;
+    s->listen_fd = listen_on(s->opts.bind_address, s->opts.port, &s->port, err);
+    if (s->listen_fd < 0 || pipe2(s->wake, O_CLOEXEC) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    /* Each worker may take the whole limit: the acceptor enforces the total. */
+    per = s->opts.connection_limit + 16;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        s->workers[i].daemon = start_worker(s, &s->workers[i], per);
+        if (s->workers[i].daemon == NULL) {
+            hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker (libmicrohttpd)");
+            goto fail;
+        }
+    }
+    if (s->opts.metrics_bind_address != NULL && (s->plain = start_plain(s, err)) == NULL)
+        goto fail;
+    if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "cannot start the acceptor thread");
+        goto fail;
+    }
+    s->acceptor_started = 1;
+    return s;
+fail:
+    hw_server_stop(s, 0);
+    return NULL;
+}
+
+unsigned
+hw_server_port(const struct hw_server *s)
+{
+    return s->port;
+}
+
+void
+hw_server_begin_shutdown(struct hw_server *s)
+{
+    atomic_store(&s->draining, 1);
+    hw_metrics_set_ready(0);
+}
+
+void
+hw_server_stop(struct hw_server *s, unsigned drain_ms)
+{
+    struct timespec t0;
+
+    if (s == NULL)
+        return;
+    atomic_store(&s->draining, 1);
+    if (s->acceptor_started) {
+        if (write(s->wake[1], "x", 1) < 0) {
+            /* The pipe cannot be full or closed here. */
+        }
+        pthread_join(s->acceptor, NULL);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (hw_metrics_inflight() > 0 && elapsed(&t0) * 1000 < drain_ms)
+        usleep(5000);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        if (s->workers[i].daemon != NULL)
+            MHD_stop_daemon(s->workers[i].daemon);
+    }
+    if (s->plain != NULL)
+        MHD_stop_daemon(s->plain);
+    if (s->wake[0] >= 0)
+        close(s->wake[0]);
+    if (s->wake[1] >= 0)
+        close(s->wake[1]);
+    creds_free(atomic_exchange(&live_creds, NULL));
+    while (s->retired != NULL) {
+        struct creds *c = s->retired;
+
+        s->retired = c->next;
+        creds_free(c);
+    }
+    pthread_mutex_destroy(&s->creds_lock);
+    free(s);
+}
