@@ -1,0 +1,492 @@
+#!/usr/bin/env bash
+# tests/deploy/run.sh: check everything that installs hookwarden, with the real
+# tools (kubectl kustomize, the Kubernetes schemas from the kubernetes-models npm
+# packages, openssl, the hookwarden binary, make install).
+#
+#   tests/deploy/run.sh            (or: make test-deploy)
+#
+# 1. every kustomization under deploy/ renders (components over the base and
+#    over the cert-manager overlay), every object validates against the schemas
+#    and the safety properties hold field by field (assert.mjs);
+# 2. the validator and the assertions reject deliberately broken input;
+# 3. the policy ConfigMap passes `hookwarden --check`;
+# 4. certs/make-overlay.sh makes overlays that render, validate and carry a CA
+#    that signed the Secret's certificate, and rotates with overlap;
+# 5. hookwarden serves /healthz and /readyz with exactly the rendered
+#    Deployment's arguments and files, and stops cleanly on SIGTERM;
+# 6. `make install DESTDIR=... PREFIX=/usr` gives a binary that runs --version;
+# 7. the image build, emulated: the .dockerignore context builds, and the binary
+#    runs as uid 65532 in a chroot holding only what the runtime image holds.
+#
+# One line per check; the last line is "N passed, M failed"; exit 1 on any
+# failure. HOOKWARDEN overrides the binary (default build/hookwarden).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+hw=${HOOKWARDEN:-$root/build/hookwarden}
+
+passed=0
+failed=0
+pass() {
+	passed=$((passed + 1))
+	echo "PASS $*"
+}
+flunk() {
+	failed=$((failed + 1))
+	echo "FAIL $*"
+}
+# check NAME CMD...: one line for the outcome of a command; its output is shown
+# only when it fails. Returns the command's success, so standalone calls end in
+# `|| :` (set -e).
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		flunk "$name"
+		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /' | head -40
+		return 1
+	fi
+}
+# tally FILE RC WHAT: count the PASS/FAIL lines a node script printed; a
+# non-zero exit without any FAIL line (a crash) is a failure of its own.
+tally() {
+	local file=$1 rc=$2 what=$3 line nfail=0
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) passed=$((passed + 1)); echo "$line" ;;
+		"FAIL "*) failed=$((failed + 1)); nfail=$((nfail + 1)); echo "$line" ;;
+		*) echo "    $line" ;;
+		esac
+	done <"$file"
+	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+		flunk "$what: exited $rc without reporting a failed check"
+	fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	if [ "$failed" -eq 0 ]; then exit 0; fi
+	exit 1
+}
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -KILL "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- tools ----
+for tool in kubectl node npm openssl curl python3; do
+	if ! command -v "$tool" >/dev/null; then
+		flunk "tool $tool is installed"
+		finish
+	fi
+done
+if [ ! -d "$here/node_modules/kubernetes-models" ] ||
+	[ ! -d "$here/node_modules/@kubernetes-models/cert-manager" ] ||
+	[ ! -d "$here/node_modules/yaml" ]; then
+	echo "installing the npm packages pinned in tests/deploy/package-lock.json" >&2
+	if ! npm ci --prefix "$here" --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1; then
+		flunk "npm ci --prefix tests/deploy"
+		sed 's/^/    /' "$tmp/npm.log" | tail -20
+		finish
+	fi
+fi
+
+# render LABEL DIR OUT: kubectl kustomize DIR > OUT, one check line.
+render() {
+	check "render $1 (kubectl kustomize)" sh -c 'kubectl kustomize "$1" >"$2"' sh "$2" "$3"
+}
+# verify LABEL FILE FAILURE_POLICY CA [extra assert.mjs args]: schema + safety.
+verify() {
+	local label=$1 file=$2 fp=$3 ca=$4 rc
+	shift 4
+	rc=0
+	node "$here/validate.mjs" "$label" "$file" >"$tmp/out" 2>&1 || rc=$?
+	tally "$tmp/out" "$rc" "schema $label"
+	rc=0
+	node "$here/assert.mjs" --label "$label" --failure-policy "$fp" --ca "$ca" "$@" "$file" >"$tmp/out" 2>&1 || rc=$?
+	tally "$tmp/out" "$rc" "safety $label"
+}
+# overlay DIR RESOURCE [COMPONENT]: a throwaway overlay referencing the tree.
+overlay() {
+	local dir=$1 res=$2 comp=${3:-}
+	mkdir -p "$dir"
+	{
+		echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+		echo "kind: Kustomization"
+		echo "resources:"
+		echo "  - $(realpath --relative-to="$dir" "$res")"
+		if [ -n "$comp" ]; then
+			echo "components:"
+			echo "  - $(realpath --relative-to="$dir" "$comp")"
+		fi
+	} >"$dir/kustomization.yaml"
+}
+
+# ------------------------------------------- 1. every overlay in deploy/ ----
+# What each kustomization must render to: failurePolicy and CA handling. A new
+# overlay without an entry here fails, so that nothing under deploy/ goes
+# untested.
+expect() {
+	case $1 in
+	deploy | deploy/base) echo "Fail none" ;;
+	deploy/cert-manager) echo "Fail cert-manager" ;;
+	deploy/failure-policy-ignore) echo "component Ignore" ;;
+	*) echo "unknown" ;;
+	esac
+}
+n=0
+while IFS= read -r kfile; do
+	dir=${kfile%/kustomization.yaml}
+	set -- $(expect "$dir")
+	case $1 in
+	unknown)
+		flunk "deploy overlay $dir has expectations in tests/deploy/run.sh (add it to expect())"
+		continue
+		;;
+	component)
+		# A component renders only inside an overlay: over the base and over
+		# the cert-manager overlay.
+		fp=$2
+		for over in base cert-manager; do
+			n=$((n + 1))
+			overlay "$tmp/r$n" "deploy/$over" "$dir"
+			label="$dir over deploy/$over"
+			ca=none
+			[ "$over" = cert-manager ] && ca=cert-manager
+			render "$label" "$tmp/r$n" "$tmp/r$n.yaml" && verify "$label" "$tmp/r$n.yaml" "$fp" "$ca" || :
+		done
+		;;
+	*)
+		n=$((n + 1))
+		render "$dir" "$dir" "$tmp/r$n.yaml" &&
+			verify "$dir" "$tmp/r$n.yaml" "$1" "$2" --policy-out "$tmp/policy-$n.json" || :
+		;;
+	esac
+done < <(find deploy -name kustomization.yaml | sort)
+[ "$n" -gt 0 ] || flunk "found kustomizations under deploy/"
+
+# The base's policy, as installed (every overlay carries the same ConfigMap).
+policy=$tmp/policy.json
+if [ -f "$tmp/policy-1.json" ]; then
+	cp "$tmp/policy-1.json" "$policy"
+	same=1
+	for f in "$tmp"/policy-*.json; do cmp -s "$f" "$policy" || same=0; done
+	if [ "$same" = 1 ]; then pass "every overlay installs the same policy.json"; else flunk "every overlay installs the same policy.json"; fi
+fi
+
+# ------------------------------------------- 2. the checks themselves bite ----
+rc=0
+node "$here/validate.mjs" negative "$here/negative/schema-invalid.yaml" >"$tmp/neg" 2>&1 || rc=$?
+nobj=$(grep -c '^kind: ' "$here/negative/schema-invalid.yaml")
+nrej=$(grep -c '^FAIL schema negative: ' "$tmp/neg" || true)
+if [ "$rc" -ne 0 ] && [ "$nrej" -eq "$nobj" ] &&
+	grep -q 'replicas must be integer' "$tmp/neg" &&
+	grep -q 'must have required property selector' "$tmp/neg" &&
+	grep -q 'failurePolicy must be equal to one of the allowed values' "$tmp/neg" &&
+	grep -q 'unknown field(s): spec.template.spec.containers\[0\].securityContext.readOnlyRootFileSystem' "$tmp/neg" &&
+	grep -q 'duration must be string' "$tmp/neg" &&
+	grep -q 'tls.crt must match format "byte"' "$tmp/neg" &&
+	grep -q 'no schema for example.com/v1 Widget' "$tmp/neg"; then
+	pass "negative: the validator rejects all $nobj broken objects in negative/schema-invalid.yaml, each for its reason"
+else
+	flunk "negative: the validator rejects all $nobj broken objects ($nrej rejected, exit $rc)"
+	sed 's/^/    /' "$tmp/neg"
+fi
+
+if kubectl kustomize "$here/negative/unsafe-webhook" >"$tmp/unsafe.yaml" 2>"$tmp/unsafe.err"; then
+	rc=0
+	node "$here/assert.mjs" --label unsafe --failure-policy Fail --ca none "$tmp/unsafe.yaml" >"$tmp/neg" 2>&1 || rc=$?
+	missing=
+	for want in "rules: only batch/v1 jobs" "objectSelector: only Jobs" "namespaceSelector excludes" \
+		"sideEffects: None" "timeoutSeconds set and small" "reinvocationPolicy: IfNeeded" \
+		"ServiceAccount mounts no token" "Deployment: at least 2 replicas" "resources: small requests" "securityContext: non-root" \
+		"every volume mount is read-only"; do
+		grep -q "^FAIL safety unsafe: $want" "$tmp/neg" || missing="$missing [$want]"
+	done
+	if [ "$rc" -ne 0 ] && [ -z "$missing" ]; then
+		pass "negative: the safety assertions flag each property broken in negative/unsafe-webhook"
+	else
+		flunk "negative: the safety assertions flag each broken property (exit $rc; not flagged:$missing)"
+		sed 's/^/    /' "$tmp/neg"
+	fi
+else
+	flunk "negative: render negative/unsafe-webhook"
+	sed 's/^/    /' "$tmp/unsafe.err"
+fi
+
+# --------------------------------------------- binary-dependent checks ----
+have_hw=1
+if [ ! -x "$hw" ]; then
+	have_hw=0
+	need="needs $hw, which does not exist yet (run make)"
+	flunk "policy ConfigMap passes hookwarden --check: $need"
+	flunk "certs/make-overlay.sh: $need"
+	flunk "hookwarden serves with the Deployment's arguments: $need"
+fi
+
+# ------------------------------------------- 3. the installed policy ----
+if [ "$have_hw" = 1 ]; then
+	if [ -f "$policy" ]; then
+		check "policy ConfigMap's policy.json passes hookwarden --check --config" "$hw" --check --config "$policy" || :
+	else
+		flunk "policy ConfigMap's policy.json passes hookwarden --check (no policy was extracted)"
+	fi
+	# And --check is a real check: an unknown key must be refused.
+	python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["restartPolicyy"]={"mode":"enforce"}; json.dump(p,open(sys.argv[2],"w"),indent=2)' \
+		"$policy" "$tmp/bad-policy.json" 2>/dev/null || echo '{"restartPolicyy": {}}' >"$tmp/bad-policy.json"
+	if out=$("$hw" --check --config "$tmp/bad-policy.json" 2>&1); then
+		flunk "negative: hookwarden --check refuses a policy with an unknown key (it accepted it)"
+	elif printf '%s\n' "$out" | grep -q "bad-policy.json:[0-9]*:[0-9]*:"; then
+		pass "negative: hookwarden --check refuses a policy with an unknown key, as FILE:LINE:COL"
+	else
+		flunk "negative: hookwarden --check reports FILE:LINE:COL for an unknown key"
+		printf '%s\n' "$out" | sed 's/^/    /'
+	fi
+fi
+
+# ------------------------------------------- 4. certs/make-overlay.sh ----
+# cert_checks LABEL DIR SERVICE NAMESPACE RENDERED
+cert_checks() {
+	local label=$1 dir=$2 svc=$3 ns=$4 rendered=$5
+	check "$label: no CA key left behind, tls.key private (0600)" sh -c '
+		[ ! -e "$1/ca.key" ] || { echo "ca.key present"; exit 1; }
+		m=$(stat -c %a "$1/tls.key"); [ "$m" = 600 ] || { echo "tls.key mode $m"; exit 1; }' sh "$dir" || :
+	check "$label: tls.crt chains to ca.crt and names $svc.$ns.svc" sh -c '
+		openssl verify -CAfile "$1/ca.crt" "$1/tls.crt" &&
+		openssl x509 -in "$1/tls.crt" -noout -ext subjectAltName | grep -q "DNS:$2.$3.svc\(,\|$\)" &&
+		openssl x509 -in "$1/tls.crt" -noout -checkend 86400' sh "$dir" "$svc" "$ns" || :
+	check "$label: tls.key is the key of tls.crt" sh -c '
+		a=$(openssl x509 -in "$1/tls.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)
+		b=$(openssl pkey -in "$1/tls.key" -pubout -outform DER | sha256sum)
+		[ "$a" = "$b" ]' sh "$dir" || :
+	# Pull the rendered caBundle and Secret out and compare with the files.
+	if node --input-type=module -e '
+		import { loadObjects } from "'"$here"'/lib.mjs";
+		import { writeFileSync } from "node:fs";
+		const [file, out] = process.argv.slice(1);
+		const objs = loadObjects(file);
+		const mwc = objs.find((o) => o.kind === "MutatingWebhookConfiguration");
+		const sec = objs.find((o) => o.kind === "Secret" && o.metadata.name === "hookwarden-tls");
+		writeFileSync(out + ".bundle", Buffer.from(mwc.webhooks[0].clientConfig.caBundle, "base64"));
+		for (const k of ["tls.crt", "tls.key"]) writeFileSync(out + "." + k, Buffer.from(sec.data[k], "base64"));
+	' "$rendered" "$tmp/x" 2>"$tmp/x.err"; then
+		check "$label: rendered Secret carries exactly the generated tls.crt and tls.key" sh -c '
+			cmp "$1.tls.crt" "$2/tls.crt" && cmp "$1.tls.key" "$2/tls.key"' sh "$tmp/x" "$dir" || :
+		check "$label: rendered caBundle decodes to the generated CA (then the previous CA, if any)" sh -c '
+			if [ -e "$2/previous-ca.crt" ]; then cat "$2/ca.crt" "$2/previous-ca.crt"; else cat "$2/ca.crt"; fi >"$1.want"
+			cmp "$1.bundle" "$1.want" && openssl verify -CAfile "$1.bundle" "$2/tls.crt"' sh "$tmp/x" "$dir" || :
+	else
+		flunk "$label: read caBundle and Secret from the render"
+		sed 's/^/    /' "$tmp/x.err"
+	fi
+}
+
+if [ "$have_hw" = 1 ]; then
+	ov=$tmp/ov-default
+	if check "make-overlay.sh hookwarden hookwarden DIR runs" env HOOKWARDEN="$hw" certs/make-overlay.sh hookwarden hookwarden "$ov" &&
+		render "make-overlay default" "$ov" "$tmp/ov-default.yaml"; then
+		verify "make-overlay default" "$tmp/ov-default.yaml" Fail bundle
+		cert_checks "make-overlay default" "$ov" hookwarden hookwarden "$tmp/ov-default.yaml"
+		cp "$ov/ca.crt" "$tmp/first-ca.crt"
+
+		# Rotation: the second run publishes new + previous CA; the third drops the oldest.
+		if check "make-overlay.sh rotates on the same directory" env HOOKWARDEN="$hw" certs/make-overlay.sh hookwarden hookwarden "$ov" &&
+			render "make-overlay rotated" "$ov" "$tmp/ov-rot.yaml"; then
+			verify "make-overlay rotated" "$tmp/ov-rot.yaml" Fail bundle
+			cert_checks "make-overlay rotated" "$ov" hookwarden hookwarden "$tmp/ov-rot.yaml"
+			check "rotation: the caBundle keeps the first CA beside the new one" sh -c '
+				cmp "$1/previous-ca.crt" "$2" && ! cmp -s "$1/ca.crt" "$2" &&
+				[ "$(grep -c "BEGIN CERTIFICATE" "$3.bundle")" = 2 ]' sh "$ov" "$tmp/first-ca.crt" "$tmp/x" || :
+			if env HOOKWARDEN="$hw" certs/make-overlay.sh hookwarden hookwarden "$ov" 2>/dev/null &&
+				render "make-overlay rotated twice" "$ov" "$tmp/ov-rot2.yaml"; then
+				cert_checks "make-overlay rotated twice" "$ov" hookwarden hookwarden "$tmp/ov-rot2.yaml"
+				check "rotation: a second rotation drops the oldest CA" sh -c '
+					[ "$(grep -c "BEGIN CERTIFICATE" "$2.bundle")" = 2 ] &&
+					! cmp -s "$3/previous-ca.crt" "$1" && ! cmp -s "$3/ca.crt" "$1"' sh "$tmp/first-ca.crt" "$tmp/x" "$ov" || :
+			fi
+		fi
+	fi
+
+	ov=$tmp/ov-custom
+	if check "make-overlay.sh --failure-policy-ignore --days 30 hw webhooks DIR runs" env HOOKWARDEN="$hw" certs/make-overlay.sh --failure-policy-ignore --days 30 hw webhooks "$ov" &&
+		render "make-overlay hw/webhooks Ignore" "$ov" "$tmp/ov-custom.yaml"; then
+		verify "make-overlay hw/webhooks Ignore" "$tmp/ov-custom.yaml" Ignore bundle
+		cert_checks "make-overlay hw/webhooks" "$ov" hw webhooks "$tmp/ov-custom.yaml"
+		check "make-overlay --days 30: the serving certificate expires within 31 days" sh -c '
+			! openssl x509 -in "$1/tls.crt" -noout -checkend $((31 * 86400)) >/dev/null' sh "$ov" || :
+	fi
+
+	mkdir -p "$tmp/foreign"
+	echo "resources: []" >"$tmp/foreign/kustomization.yaml"
+	if env HOOKWARDEN="$hw" certs/make-overlay.sh hookwarden hookwarden "$tmp/foreign" >/dev/null 2>&1; then
+		flunk "negative: make-overlay.sh refuses to overwrite a kustomization it did not write"
+	elif [ "$(cat "$tmp/foreign/kustomization.yaml")" = "resources: []" ] && [ ! -e "$tmp/foreign/tls.key" ]; then
+		pass "negative: make-overlay.sh refuses to overwrite a kustomization it did not write"
+	else
+		flunk "negative: make-overlay.sh left the foreign directory untouched"
+	fi
+fi
+
+# ------------------------------ 5. serve with the Deployment's own arguments ----
+# The rendered Deployment's args, with /etc/hookwarden moved under $tmp, a free
+# port, and a 1 s shutdown grace period; files laid out as its volumes lay them.
+if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; then
+	etc=$tmp/etc/hookwarden
+	mkdir -p "$etc/tls"
+	cp "$policy" "$etc/policy.json"
+	cp "$tmp/ov-default/tls.crt" "$tmp/ov-default/tls.key" "$etc/tls/"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mapfile -t args < <(node --input-type=module -e '
+		import { loadObjects } from "'"$here"'/lib.mjs";
+		const [file, etc, port] = process.argv.slice(1);
+		const d = loadObjects(file).find((o) => o.kind === "Deployment");
+		const a = d.spec.template.spec.containers.find((c) => c.name === "hookwarden").args;
+		const out = a.map((x) => x.replace(/^\/etc\/hookwarden(?=\/)/, etc));
+		const set = (flag, v) => { const i = out.indexOf(flag); if (i >= 0) out[i + 1] = v; else out.push(flag, v); };
+		set("--port", port);
+		set("--shutdown-grace-period", "1");
+		console.log(out.join("\n"));
+	' "$tmp/r1.yaml" "$etc" "$port")
+	echo "    hookwarden ${args[*]}"
+	"$hw" "${args[@]}" >"$tmp/serve.log" 2>&1 &
+	server_pid=$!
+	up=0
+	for _ in $(seq 1 50); do
+		if curl -fsS --max-time 2 --cacert "$tmp/ov-default/ca.crt" "https://localhost:$port/healthz" >/dev/null 2>&1; then
+			up=1
+			break
+		fi
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ "$up" = 1 ]; then
+		pass "serve with the rendered Deployment's arguments: GET /healthz 200 over TLS verified by the generated CA"
+		check "serve: GET /readyz 200 (the readiness probe's path)" \
+			curl -fsS --max-time 2 --cacert "$tmp/ov-default/ca.crt" "https://localhost:$port/readyz" || :
+		kill -TERM "$server_pid"
+		rc=124
+		for _ in $(seq 1 100); do
+			if ! kill -0 "$server_pid" 2>/dev/null; then
+				rc=0
+				wait "$server_pid" || rc=$?
+				break
+			fi
+			sleep 0.1
+		done
+		server_pid=
+		if [ "$rc" = 0 ]; then
+			pass "serve: SIGTERM drains and exits 0 within the grace period"
+		else
+			flunk "serve: SIGTERM drains and exits 0 within the grace period (status $rc)"
+			sed 's/^/    /' "$tmp/serve.log" | tail -20
+		fi
+	else
+		flunk "serve with the rendered Deployment's arguments: GET /healthz 200 over TLS verified by the generated CA"
+		sed 's/^/    /' "$tmp/serve.log" | tail -20
+	fi
+	if [ -n "$server_pid" ]; then
+		kill -KILL "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+	fi
+elif [ "$have_hw" = 1 ]; then
+	flunk "serve with the rendered Deployment's arguments (no policy or overlay certificates from the steps above)"
+fi
+
+# ------------------------------------------- 6. make install ----
+dest=$tmp/destdir
+if check "make install DESTDIR=... PREFIX=/usr" make --no-print-directory install DESTDIR="$dest" PREFIX=/usr; then
+	if out=$("$dest/usr/bin/hookwarden" --version 2>&1) && [[ $out =~ ^hookwarden\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+		pass "installed \$DESTDIR/usr/bin/hookwarden --version: $out"
+		tag=$(awk '/newTag:/ { gsub(/"/, "", $2); print $2 }' deploy/base/kustomization.yaml)
+		if [ "$tag" = "${out#hookwarden }" ]; then
+			pass "deploy/base image tag $tag matches the binary's version"
+		else
+			flunk "deploy/base image tag '$tag' matches the binary's version '${out#hookwarden }'"
+		fi
+	else
+		flunk "installed \$DESTDIR/usr/bin/hookwarden --version prints 'hookwarden X.Y.Z' (got: $out)"
+	fi
+	extra=$(cd "$dest" && find . -type f ! -path ./usr/bin/hookwarden)
+	if [ -z "$extra" ]; then pass "make install installs only bin/hookwarden"; else flunk "make install installs only bin/hookwarden (also: $extra)"; fi
+fi
+
+# ------------------------------------- 7. the container image, emulated ----
+check "Dockerfile: runtime stage is distroless/base-debian12:nonroot, USER 65532, exec-form ENTRYPOINT, make install" sh -c '
+	last_from=$(grep -E "^FROM " Dockerfile | tail -1)
+	echo "$last_from" | grep -qE "^FROM gcr.io/distroless/base-debian12:nonroot(@sha256:[0-9a-f]+)?$" || { echo "runtime: $last_from"; exit 1; }
+	grep -qE "^USER 65532(:65532)?$" Dockerfile || { echo "no USER 65532"; exit 1; }
+	grep -qE "^ENTRYPOINT \[\"/usr/local/bin/hookwarden\"\]$" Dockerfile || { echo "ENTRYPOINT"; exit 1; }
+	grep -q "make install DESTDIR=/rootfs PREFIX=/usr/local" Dockerfile || { echo "no make install"; exit 1; }
+	grep -q "deploy/image/runtime-libs.sh" Dockerfile || { echo "no runtime-libs.sh"; exit 1; }' || :
+check ".dockerignore is an allow-list that keeps certs/ and build/ out" sh -c '
+	[ "$(grep -v "^#" .dockerignore | grep -v "^$" | head -1)" = "*" ] &&
+	! grep -qE "^!(certs|build|tests|\.git)" .dockerignore' || :
+
+# The context Docker would send: the allow-listed paths of .dockerignore.
+ctx=$tmp/ctx
+mkdir -p "$ctx"
+ctx_ok=1
+while IFS= read -r p; do
+	p=${p#!}
+	if [ -e "$p" ]; then
+		mkdir -p "$ctx/$(dirname "$p")"
+		cp -a "$p" "$ctx/$p"
+	else
+		ctx_ok=0
+		echo "    .dockerignore allows $p, which does not exist"
+	fi
+done < <(grep -E '^!' .dockerignore)
+rootfs=$tmp/rootfs
+if [ "$ctx_ok" = 1 ] &&
+	check "image build, emulated: the .dockerignore context runs make all && make install DESTDIR=/rootfs PREFIX=/usr/local" \
+		sh -c 'cd "$1" && make --no-print-directory -j2 all && make --no-print-directory install DESTDIR="$2" PREFIX=/usr/local' sh "$ctx" "$rootfs" &&
+	check "image build, emulated: deploy/image/runtime-libs.sh collects the libraries" \
+		sh -c '"$1/deploy/image/runtime-libs.sh" "$2/usr/local/bin/hookwarden" "$2" >"$3"' sh "$ctx" "$rootfs" "$tmp/libs"; then
+	echo "    copied: $(tr '\n' ' ' <"$tmp/libs")"
+	if [ "$(id -u)" != 0 ] || ! command -v chroot >/dev/null; then
+		flunk "image runtime, emulated: needs root and chroot to run the binary in a distroless-like root"
+	else
+		# What distroless/base-debian12 adds: glibc (with the loader) and libssl3.
+		while read -r soname path; do
+			case $soname in
+			libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | libresolv.so.* | \
+				libutil.so.* | libssl.so.3 | libcrypto.so.3) ;;
+			*) continue ;;
+			esac
+			real=$(readlink -f "$path")
+			mkdir -p "$rootfs$(dirname "$real")"
+			cp "$real" "$rootfs$real"
+			[ "$(basename "$real")" = "$soname" ] || ln -sf "$(basename "$real")" "$rootfs$(dirname "$real")/$soname"
+		done < <(ldd "$rootfs/usr/local/bin/hookwarden" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }')
+		interp=$(readelf -l "$rootfs/usr/local/bin/hookwarden" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+		real=$(readlink -f "$interp")
+		mkdir -p "$rootfs$(dirname "$real")" "$rootfs$(dirname "$interp")"
+		cp "$real" "$rootfs$real"
+		[ -e "$rootfs$interp" ] || ln -s "$real" "$rootfs$interp"
+		chmod -R a+rX "$rootfs"
+		if out=$(chroot --userspec=65532:65532 "$rootfs" /usr/local/bin/hookwarden --version 2>&1) &&
+			[[ $out =~ ^hookwarden\ [0-9] ]]; then
+			pass "image runtime, emulated: --version as uid 65532 in a root of only glibc, libssl3 and the copied libraries ($out)"
+		else
+			flunk "image runtime, emulated: --version as uid 65532 in a root of only glibc, libssl3 and the copied libraries"
+			printf '%s\n' "$out" | sed 's/^/    /'
+		fi
+		if [ -e "$rootfs/bin/sh" ] || [ -e "$rootfs/usr/bin/sh" ]; then
+			flunk "image runtime, emulated: no shell in the copied tree"
+		else
+			pass "image runtime, emulated: no shell in the copied tree"
+		fi
+	fi
+fi
+
+finish
