@@ -258,6 +258,12 @@ r.check("container runs `serve` on --port 8443", () => {
   eq(ctr.args?.[0], "serve", "first argument");
   eq(argValue("--port"), String(CONTAINER_PORT), "--port");
 });
+r.check("terminationGracePeriodSeconds leaves room for --shutdown-grace-period and the drain", () => {
+  const grace = Number(argValue("--shutdown-grace-period") ?? 5); // the binary's default
+  const term = pod.terminationGracePeriodSeconds ?? 30;
+  if (!(Number.isInteger(grace) && grace >= 1)) fail(`--shutdown-grace-period ${grace}`);
+  if (term < grace + 10) fail(`terminationGracePeriodSeconds ${term} < grace ${grace} + 10 s to drain`);
+});
 r.check("Service: 443 to the container's https port (8443), selecting the pods", () => {
   if (!selects({ matchLabels: svc.spec.selector }, podLabels)) fail("Service selector does not select the pods");
   const p = svc.spec.ports?.find((x) => x.port === 443);

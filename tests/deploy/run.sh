@@ -16,7 +16,8 @@
 #    Deployment's arguments and files, and stops cleanly on SIGTERM;
 # 6. `make install DESTDIR=... PREFIX=/usr` gives a binary that runs --version;
 # 7. the image build, emulated: the .dockerignore context builds, and the binary
-#    runs as uid 65532 in a chroot holding only what the runtime image holds.
+#    runs (--version, then serve with the Deployment's paths) as uid 65532 in a
+#    chroot holding only what the runtime image holds.
 #
 # One line per check; the last line is "N passed, M failed"; exit 1 on any
 # failure. HOOKWARDEN overrides the binary (default build/hookwarden).
@@ -337,15 +338,11 @@ if [ "$have_hw" = 1 ]; then
 fi
 
 # ------------------------------ 5. serve with the Deployment's own arguments ----
-# The rendered Deployment's args, with /etc/hookwarden moved under $tmp, a free
-# port, and a 1 s shutdown grace period; files laid out as its volumes lay them.
-if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; then
-	etc=$tmp/etc/hookwarden
-	mkdir -p "$etc/tls"
-	cp "$policy" "$etc/policy.json"
-	cp "$tmp/ov-default/tls.crt" "$tmp/ov-default/tls.key" "$etc/tls/"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	mapfile -t args < <(node --input-type=module -e '
+# deployment_args ETC PORT: the rendered Deployment's container args, one a
+# line, with /etc/hookwarden moved to ETC, the given port and a 2 s shutdown
+# grace period.
+deployment_args() {
+	node --input-type=module -e '
 		import { loadObjects } from "'"$here"'/lib.mjs";
 		const [file, etc, port] = process.argv.slice(1);
 		const d = loadObjects(file).find((o) => o.kind === "Deployment");
@@ -353,15 +350,30 @@ if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; t
 		const out = a.map((x) => x.replace(/^\/etc\/hookwarden(?=\/)/, etc));
 		const set = (flag, v) => { const i = out.indexOf(flag); if (i >= 0) out[i + 1] = v; else out.push(flag, v); };
 		set("--port", port);
-		set("--shutdown-grace-period", "1");
+		set("--shutdown-grace-period", "2");
 		console.log(out.join("\n"));
-	' "$tmp/r1.yaml" "$etc" "$port")
-	echo "    hookwarden ${args[*]}"
-	"$hw" "${args[@]}" >"$tmp/serve.log" 2>&1 &
+	' "$tmp/r1.yaml" "$1" "$2"
+}
+# install_files ETC: policy.json and tls/ laid out as the Deployment's volume lays them.
+install_files() {
+	mkdir -p "$1/tls"
+	cp "$policy" "$1/policy.json"
+	cp "$tmp/ov-default/tls.crt" "$tmp/ov-default/tls.key" "$1/tls/"
+}
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# serve_smoke LABEL PORT CMD...: start CMD (a hookwarden serve), then check
+# /healthz and /readyz over TLS verified by the generated CA, /readyz 503 after
+# SIGTERM, and exit 0 after the grace period.
+serve_smoke() {
+	local label=$1 port=$2 up=0 rc code
+	shift 2
+	local url=https://localhost:$port cacert=$tmp/ov-default/ca.crt
+	"$@" >"$tmp/serve.log" 2>&1 &
 	server_pid=$!
-	up=0
 	for _ in $(seq 1 50); do
-		if curl -fsS --max-time 2 --cacert "$tmp/ov-default/ca.crt" "https://localhost:$port/healthz" >/dev/null 2>&1; then
+		if curl -fsS --max-time 2 --cacert "$cacert" "$url/healthz" >/dev/null 2>&1; then
 			up=1
 			break
 		fi
@@ -369,10 +381,17 @@ if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; t
 		sleep 0.2
 	done
 	if [ "$up" = 1 ]; then
-		pass "serve with the rendered Deployment's arguments: GET /healthz 200 over TLS verified by the generated CA"
-		check "serve: GET /readyz 200 (the readiness probe's path)" \
-			curl -fsS --max-time 2 --cacert "$tmp/ov-default/ca.crt" "https://localhost:$port/readyz" || :
+		pass "$label: GET /healthz 200 over TLS verified by the generated CA"
+		check "$label: GET /readyz 200 (the readiness probe's path)" \
+			curl -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
 		kill -TERM "$server_pid"
+		sleep 0.3
+		code=$(curl -sS --max-time 2 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>/dev/null || true)
+		if [ "$code" = 503 ]; then
+			pass "$label: after SIGTERM, /readyz answers 503 during the grace period"
+		else
+			flunk "$label: after SIGTERM, /readyz answers 503 during the grace period (got $code)"
+		fi
 		rc=124
 		for _ in $(seq 1 100); do
 			if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -382,22 +401,31 @@ if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; t
 			fi
 			sleep 0.1
 		done
-		server_pid=
 		if [ "$rc" = 0 ]; then
-			pass "serve: SIGTERM drains and exits 0 within the grace period"
+			pass "$label: SIGTERM drains and exits 0 after the grace period"
 		else
-			flunk "serve: SIGTERM drains and exits 0 within the grace period (status $rc)"
+			flunk "$label: SIGTERM drains and exits 0 after the grace period (status $rc)"
 			sed 's/^/    /' "$tmp/serve.log" | tail -20
 		fi
 	else
-		flunk "serve with the rendered Deployment's arguments: GET /healthz 200 over TLS verified by the generated CA"
+		flunk "$label: GET /healthz 200 over TLS verified by the generated CA"
 		sed 's/^/    /' "$tmp/serve.log" | tail -20
 	fi
-	if [ -n "$server_pid" ]; then
+	if kill -0 "$server_pid" 2>/dev/null; then
 		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-		server_pid=
 	fi
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+
+can_serve=0
+if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; then
+	can_serve=1
+	install_files "$tmp/etc/hookwarden"
+	port=$(free_port)
+	mapfile -t args < <(deployment_args "$tmp/etc/hookwarden" "$port")
+	echo "    hookwarden ${args[*]}"
+	serve_smoke "serve with the rendered Deployment's arguments" "$port" "$hw" "${args[@]}"
 elif [ "$have_hw" = 1 ]; then
 	flunk "serve with the rendered Deployment's arguments (no policy or overlay certificates from the steps above)"
 fi
@@ -480,6 +508,19 @@ if [ "$ctx_ok" = 1 ] &&
 		else
 			flunk "image runtime, emulated: --version as uid 65532 in a root of only glibc, libssl3 and the copied libraries"
 			printf '%s\n' "$out" | sed 's/^/    /'
+		fi
+		# And serve there, as the pod does: the Deployment's own paths, the key
+		# group-readable only (0440, group 65532 as fsGroup makes it).
+		if [ "$can_serve" = 1 ]; then
+			install_files "$rootfs/etc/hookwarden"
+			chown -R 0:65532 "$rootfs/etc/hookwarden"
+			chmod 0440 "$rootfs/etc/hookwarden/policy.json" "$rootfs/etc/hookwarden/tls/"*
+			port=$(free_port)
+			mapfile -t args < <(deployment_args /etc/hookwarden "$port")
+			serve_smoke "image runtime, emulated: serve as uid 65532 with the Deployment's paths" "$port" \
+				chroot --userspec=65532:65532 "$rootfs" /usr/local/bin/hookwarden "${args[@]}"
+		else
+			flunk "image runtime, emulated: serve (no policy or overlay certificates from the steps above)"
 		fi
 		if [ -e "$rootfs/bin/sh" ] || [ -e "$rootfs/usr/bin/sh" ]; then
 			flunk "image runtime, emulated: no shell in the copied tree"
