@@ -38,6 +38,7 @@ LIB      := $(BUILD)/libhookwarden.a
 BIN      := $(BUILD)/hookwarden
 
 TEST_SRC := $(wildcard tests/unit/*.c)
+SUITES   := $(sort $(wildcard tests/unit/check_*.c))
 TEST_OBJ := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%.o)
 TEST_BIN := $(BUILD)/check_hookwarden
 
@@ -50,7 +51,14 @@ $(BUILD)/obj/%.o: src/%.c
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(CFLAGS) -c -o $@ $<
+
+# The runner's suite list: one SUITE(hw_suite_x) per tests/unit/check_x.c.
+$(BUILD)/tests/suites.inc: $(SUITES) Makefile
+	@mkdir -p $(@D)
+	@for f in $(SUITES); do n=$$(basename $$f .c); echo "SUITE(hw_suite_$${n#check_})"; done > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/tests/main.o: $(BUILD)/tests/suites.inc
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -202,7 +202,7 @@ hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_e
     }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
      * use lengths. Duplicate keys: last wins, as in kube's decoder. */
-    rv->root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+    rv->root = json_loadb(body, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
     if (rv->root == NULL) {
         hw_error_set(err, HW_EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);

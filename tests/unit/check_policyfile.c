@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* policyfile: strict loading (duplicates, unknown keys, types, Helm values)
+ * with line and column, --check reporting every problem, overrides. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookwarden/policy.h"
+#include "testutil.h"
+
+static const struct {
+    const char *text;
+    const char *error;   /* expected first problem, "file:line:col: message" prefix */
+} bad_cases[] = {
+    {"{\"selector\":{}, \"selector\":{}}", "p.json:1:26: duplicate object key near '\"selector\"'"},
+    {"{\n  \"selektor\": {}\n}", "p.json:2:3: unknown key \"selektor\" in the policy"},
+    {"{\"hook\":{\"events\":{\"mode\":\"add\",\"value\":\"pre-instal\"}}}", "p.json:1:33: hook events \"pre-instal\" include one Helm does not know"},
+    {"{\"hook\":{\"deletePolicy\":{\"value\":\"on-success\"}}}", "p.json:1:26: delete policy \"on-success\""},
+    {"{\"hook\":{\"events\":{\"mode\":\"sometimes\"}}}", "p.json:1:20: /hook/events/mode \"sometimes\" is not one of add, enforce, off"},
+    {"{\"hook\":{\"weight\":{\"value\":\"five\"}}}", "p.json:1:20: hook weight \"five\" is not an integer"},
+    {"{\"restartPolicy\":{\"value\":\"Always\"}}", "p.json:1:19: restartPolicy \"Always\" is not valid for a Job"},
+    {"{\"imagePullSecrets\":{\"mode\":\"add\"}}", "p.json:1:22: /imagePullSecrets/mode \"add\" is not one of merge, off"},
+    {"{\"imagePullSecrets\":{\"names\":[\"Bad_Name\"]}}", "p.json:1:31: \"Bad_Name\" is not a valid Secret name"},
+    {"{\"imagePullSecrets\":{\"names\":\"x\"}}", "p.json:1:22: /imagePullSecrets/names must be an array of strings"},
+    {"{\"selector\":{\"labelKey\":\"not a key\"}}", "p.json:1:14: \"not a key\" is not a valid label key"},
+    {"{\"job\":{\"backoffLimit\":{\"value\":-1}}}", "p.json:1:25: /job/backoffLimit must be between 0 and"},
+    {"{\"job\":{\"activeDeadlineSeconds\":{\"value\":0}}}", "p.json:1:34: /job/activeDeadlineSeconds must be between 1"},
+    {"{\"rules\":{\"no-such-rule\":\"warn\"}}", "p.json:1:11: unknown rule \"no-such-rule\""},
+    {"{\"rules\":{\"not-a-hook\":\"loud\"}}", "p.json:1:11: /rules/not-a-hook must be one of off, warn, deny"},
+    {"{\"rules\":{\"ttl-after-finished\":{\"action\":\"warn\",\"maxSeconds\":1}}}", "p.json:1:49: unknown key \"maxSeconds\" in /rules/ttl-after-finished"},
+    {"[]", "p.json:1:1: a policy must be a JSON object"},
+    {"{\"namespaces\":{\"include\":[\"Kube_System\"]}}", "p.json:1:27: \"Kube_System\" is not a valid namespace name"},
+    {"{", "p.json:1:1: string or '}' expected near end of file"},
+};
+
+START_TEST(test_policyfile_refuses_bad_files_naming_line_and_column)
+{
+    struct hw_error err = {0};
+    struct hw_policy *p = hw_policy_parse(bad_cases[_i].text, strlen(bad_cases[_i].text), "p.json",
+                                          NULL, &err);
+
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(err.code, HW_EINVAL);
+    ck_assert_msg(strncmp(err.msg, bad_cases[_i].error, strlen(bad_cases[_i].error)) == 0,
+                  "case %d:\n got  %s\n want %s", _i, err.msg, bad_cases[_i].error);
+}
+END_TEST
+
+START_TEST(test_policyfile_check_reports_every_problem)
+{
+    const char *text = "{\n"
+                       "  \"selektor\": {},\n"
+                       "  \"hook\": {\"events\": {\"value\": \"pre-upgrad\"}},\n"
+                       "  \"rules\": {\"not-a-hook\": \"loud\", \"bogus\": \"warn\"}\n"
+                       "}\n";
+    struct hw_buf report;
+    int n;
+
+    hw_buf_init(&report, 0);
+    n = hw_policy_check(text, strlen(text), "p.json", &report);
+    ck_assert_int_eq(n, 4);
+    ck_assert_ptr_nonnull(strstr(report.data, "p.json:2:3: unknown key \"selektor\""));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.json:3:23: hook events \"pre-upgrad\""));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.json:4:13: /rules/not-a-hook must be one of"));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.json:4:35: unknown rule \"bogus\""));
+    hw_buf_free(&report);
+}
+END_TEST
+
+START_TEST(test_policyfile_example_in_docs_is_valid_and_comments_are_ignored)
+{
+    size_t len;
+    char *text = tu_read(HW_TEST_DATA "/../../docs/policy-example.json", &len);
+    struct hw_buf report;
+
+    ck_assert_ptr_nonnull(text);
+    hw_buf_init(&report, 0);
+    ck_assert_msg(hw_policy_check(text, len, "policy-example.json", &report) == 0, "%s",
+                  report.data ? report.data : "");
+    hw_buf_free(&report);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_policyfile_empty_object_equals_the_built_in_default)
+{
+    struct hw_policy *a = hw_policy_parse("{}", 2, "p.json", NULL, NULL);
+    struct hw_policy *b = hw_policy_new_default(NULL, NULL);
+    const char *job = "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\","
+                      "\"labels\":{\"hookwarden.io/migration\":\"true\"},\"annotations\":"
+                      "{\"meta.helm.sh/release-name\":\"r\"}},\"spec\":{\"template\":{\"spec\":"
+                      "{\"restartPolicy\":\"OnFailure\"}}}}";
+    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns"};
+    struct hw_outcome oa, ob;
+    struct hw_patch *pa = hw_patch_new(), *pb = hw_patch_new();
+    json_t *ja = json_loads(job, 0, NULL), *jb = json_loads(job, 0, NULL);
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(hw_policy_source(a), "p.json");
+    ck_assert_str_eq(hw_policy_source(b), "built-in default");
+    ck_assert_int_eq(hw_policy_apply(a, &t, ja, pa, &oa, NULL), 0);
+    ck_assert_int_eq(hw_policy_apply(b, &t, jb, pb, &ob, NULL), 0);
+    ck_assert(json_equal(hw_patch_ops(pa), hw_patch_ops(pb)));
+    ck_assert_int_eq(oa.n_warnings, 2);
+    ck_assert_int_eq(ob.n_warnings, 2);
+    json_decref(ja);
+    json_decref(jb);
+    hw_patch_free(pa);
+    hw_patch_free(pb);
+    hw_policy_unref(a);
+    hw_policy_unref(b);
+}
+END_TEST
+
+START_TEST(test_policyfile_flags_override_the_file)
+{
+    static const char *const secrets[] = {"from-flag"};
+    struct hw_policy_overrides ov = {.label_key = "team.example.com/migrate", .label_value = "yes",
+                                     .pull_secrets = secrets, .n_pull_secrets = 1};
+    const char *text = "{\"selector\":{\"labelKey\":\"a\",\"labelValues\":[\"b\"]},"
+                       "\"imagePullSecrets\":{\"mode\":\"off\",\"names\":[\"from-file\"]}}";
+    struct hw_policy *p = hw_policy_parse(text, strlen(text), "p.json", &ov, NULL);
+    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns"};
+    struct hw_outcome oc;
+    struct hw_patch *patch = hw_patch_new();
+    json_t *job = json_loads("{\"metadata\":{\"labels\":{\"team.example.com/migrate\":\"yes\"},"
+                             "\"annotations\":{}},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\"}}}}",
+                             0, NULL);
+    json_t *list;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(hw_policy_apply(p, &t, job, patch, &oc, NULL), 0);
+    ck_assert_int_eq(oc.selected, 1);
+    list = json_object_get(json_object_get(json_object_get(json_object_get(job, "spec"), "template"),
+                                           "spec"), "imagePullSecrets");
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "name")), "from-flag");
+    json_decref(job);
+    hw_patch_free(patch);
+    hw_policy_unref(p);
+}
+END_TEST
+
+START_TEST(test_policyfile_refuses_invalid_overrides)
+{
+    static const char *const bad[] = {"UPPER"};
+    struct hw_policy_overrides a = {.label_key = "bad key", .label_value = "x"};
+    struct hw_policy_overrides b = {.pull_secrets = bad, .n_pull_secrets = 1};
+    struct hw_error err = {0};
+
+    ck_assert_ptr_null(hw_policy_new_default(&a, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "--label bad key=x is not a valid label selector"));
+    hw_error_clear(&err);
+    ck_assert_ptr_null(hw_policy_new_default(&b, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "--image-pull-secret \"UPPER\""));
+}
+END_TEST
+
+START_TEST(test_policyfile_load_names_a_missing_file)
+{
+    struct hw_error err = {0};
+
+    ck_assert_ptr_null(hw_policy_load("/nonexistent/policy.json", NULL, &err));
+    ck_assert_str_eq(err.msg, "/nonexistent/policy.json: cannot open policy file: No such file or directory");
+}
+END_TEST
+
+Suite *hw_suite_policyfile(void);
+
+Suite *
+hw_suite_policyfile(void)
+{
+    Suite *s = suite_create("policyfile");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_loop_test(tc, test_policyfile_refuses_bad_files_naming_line_and_column, 0,
+                        sizeof(bad_cases) / sizeof(bad_cases[0]));
+    tcase_add_test(tc, test_policyfile_check_reports_every_problem);
+    tcase_add_test(tc, test_policyfile_example_in_docs_is_valid_and_comments_are_ignored);
+    tcase_add_test(tc, test_policyfile_empty_object_equals_the_built_in_default);
+    tcase_add_test(tc, test_policyfile_flags_override_the_file);
+    tcase_add_test(tc, test_policyfile_refuses_invalid_overrides);
+    tcase_add_test(tc, test_policyfile_load_names_a_missing_file);
+    suite_add_tcase(s, tc);
+    return s;
+}

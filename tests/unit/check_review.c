@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* review: AdmissionReview decode (what is accepted, what is refused and
+ * how it is named) and encode (the response shape kube-apiserver checks). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookwarden/review.h"
+#include "testutil.h"
+
+#define REQ(body) "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":" body "}"
+#define JOB "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"m\"}}"
+#define KIND "\"kind\":{\"group\":\"batch\",\"version\":\"v1\",\"kind\":\"Job\"}"
+
+static const struct {
+    const char *body;
+    const char *error;  /* NULL: accepted; else a substring of the message */
+} decode_cases[] = {
+    {"", "request body is empty"},
+    {"{", "invalid JSON at line 1"},
+    {"[]", "body is not a JSON object"},
+    {"\"x\"", "body is not a JSON object"},
+    {"{\"kind\":\"AdmissionReview\",\"request\":{}}", "apiVersion (missing) is not supported"},
+    {"{\"apiVersion\":\"admission.k8s.io/v2\",\"kind\":\"AdmissionReview\"}", "apiVersion \"admission.k8s.io/v2\""},
+    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Review\"}", "kind \"Review\" is not supported"},
+    {"{\"apiVersion\":\"admission.k8s.io/v1\"}", "kind (missing)"},
+    {"{\"apiVersion\":1,\"kind\":\"AdmissionReview\"}", "apiVersion must be a string"},
+    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", "has no request"},
+    {REQ("null"), "has no request"},
+    {REQ("[]"), "request must be an object"},
+    {REQ("{\"operation\":\"CREATE\"}"), "request.uid is missing"},
+    {REQ("{\"uid\":\"\",\"operation\":\"CREATE\"}"), "request.uid is missing"},
+    {REQ("{\"uid\":7}"), "request.uid must be a string"},
+    {REQ("{\"uid\":\"u\"}"), "request.operation (missing)"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"PATCH\"}"), "request.operation \"PATCH\""},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND "}"), "request.object is missing on CREATE"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":null}"), "request.object is missing"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":[1]}"), "request.object must be an object"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":\"job\"}"), "request.object must be an object"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"UPDATE\"," KIND ",\"object\":" JOB ",\"oldObject\":3}"), "request.oldObject must be"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":\"Job\",\"object\":" JOB "}"), "request.kind must be an object"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB ",\"dryRun\":\"yes\"}"), "request.dryRun must be a boolean"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}") " trailing", "invalid JSON"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}"), NULL},
+    {REQ("{\"uid\":\"u\",\"operation\":\"DELETE\"," KIND ",\"object\":null,\"oldObject\":" JOB "}"), NULL},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CONNECT\"," KIND "}"), NULL},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}"), NULL},
+    {"{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\",\"request\":"
+     "{\"uid\":\"u\",\"operation\":\"UPDATE\"," KIND ",\"object\":" JOB ",\"oldObject\":" JOB "}}", NULL},
+};
+
+START_TEST(test_review_decode_accepts_or_names_the_problem)
+{
+    struct hw_review rv;
+    struct hw_error err = {0};
+    const char *body = decode_cases[_i].body;
+    int rc = hw_review_decode(body, strlen(body), &rv, &err);
+
+    if (decode_cases[_i].error == NULL) {
+        ck_assert_msg(rc == 0, "case %d refused: %s", _i, err.msg);
+        ck_assert_str_eq(rv.uid, "u");
+    } else {
+        ck_assert_int_eq(rc, -1);
+        ck_assert_int_eq(err.code, HW_EINVAL);
+        ck_assert_msg(strstr(err.msg, decode_cases[_i].error) != NULL, "case %d: \"%s\" lacks \"%s\"",
+                      _i, err.msg, decode_cases[_i].error);
+    }
+    hw_review_clear(&rv);
+}
+END_TEST
+
+START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
+{
+    char path[4096];
+    size_t len;
+    char *body;
+    struct hw_review rv;
+    struct hw_error err = {0};
+
+    snprintf(path, sizeof(path), "%s/reviews/create-dryrun-temporal-v1.json", tu_fixtures());
+    body = tu_read(path, &len);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_int_eq(hw_review_decode(body, len, &rv, &err), 0);
+    ck_assert_int_eq(rv.version, HW_REVIEW_V1);
+    ck_assert_int_eq(rv.operation, HW_OP_CREATE);
+    ck_assert_str_eq(rv.group, "batch");
+    ck_assert_str_eq(rv.kind_version, "v1");
+    ck_assert_str_eq(rv.kind, "Job");
+    ck_assert_str_eq(rv.namespace_, "temporal");
+    ck_assert_int_eq(rv.dry_run, 1);
+    ck_assert_ptr_nonnull(rv.object);
+    hw_review_clear(&rv);
+    free(body);
+}
+END_TEST
+
+START_TEST(test_review_derives_kind_from_the_object_when_request_kind_is_absent)
+{
+    const char *body = REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}");
+    struct hw_review rv;
+
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), &rv, NULL), 0);
+    ck_assert_str_eq(rv.group, "batch");
+    ck_assert_str_eq(rv.kind_version, "v1");
+    ck_assert_str_eq(rv.kind, "Job");
+    ck_assert_str_eq(rv.name, "m");
+    hw_review_clear(&rv);
+}
+END_TEST
+
+static json_t *
+encode(const char *version, const struct hw_answer *ans)
+{
+    char body[512];
+    struct hw_review rv;
+    struct hw_buf out;
+    json_t *j;
+
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"%s\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"a\\\"b\","
+             "\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}}", version);
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), &rv, NULL), 0);
+    hw_buf_init(&out, 0);
+    ck_assert_int_eq(hw_review_encode(&rv, ans, &out, NULL), 0);
+    j = json_loads(out.data, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    hw_buf_free(&out);
+    hw_review_clear(&rv);
+    return j;
+}
+
+START_TEST(test_review_answers_in_the_version_received_with_uid_echoed)
+{
+    static const char *const versions[] = {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"};
+    struct hw_answer ans = {.allowed = 1};
+    json_t *j = encode(versions[_i], &ans), *resp = json_object_get(j, "response");
+
+    ck_assert_str_eq(json_string_value(json_object_get(j, "apiVersion")), versions[_i]);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "kind")), "AdmissionReview");
+    ck_assert_str_eq(json_string_value(json_object_get(resp, "uid")), "a\"b");
+    ck_assert(json_is_true(json_object_get(resp, "allowed")));
+    /* Nothing to change: neither patch nor patchType. */
+    ck_assert_ptr_null(json_object_get(resp, "patch"));
+    ck_assert_ptr_null(json_object_get(resp, "patchType"));
+    ck_assert_ptr_null(json_object_get(resp, "status"));
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(test_review_sends_patch_as_padded_base64_with_patch_type)
+{
+    static const char *const patches[] = {"[]", "[1]", "[12]", "[{\"op\":\"add\"}]"};
+    static const char *const b64[] = {"W10=", "WzFd", "WzEyXQ==", "W3sib3AiOiJhZGQifV0="};
+    struct hw_answer ans = {.allowed = 1, .patch = patches[_i], .patch_len = strlen(patches[_i])};
+    json_t *j = encode("admission.k8s.io/v1", &ans), *resp = json_object_get(j, "response");
+
+    ck_assert_str_eq(json_string_value(json_object_get(resp, "patchType")), "JSONPatch");
+    ck_assert_str_eq(json_string_value(json_object_get(resp, "patch")), b64[_i]);
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(test_review_denial_carries_status_code_message_and_warnings)
+{
+    const char *w[] = {"first", "second \"quoted\""};
+    const char *k[] = {"finding.not-a-hook"}, *v[] = {"deny"};
+    struct hw_answer ans = {.allowed = 0, .status_code = 403, .status_reason = "Forbidden",
+                            .status_message = "Job \"x\" violates rule", .warnings = w,
+                            .n_warnings = 2, .audit_keys = k, .audit_values = v, .n_audit = 1,
+                            .patch = "[1]", .patch_len = 3};
+    json_t *j = encode("admission.k8s.io/v1", &ans), *resp = json_object_get(j, "response");
+    json_t *st = json_object_get(resp, "status");
+
+    ck_assert(json_is_false(json_object_get(resp, "allowed")));
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "code")), 403);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "message")), "Job \"x\" violates rule");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "reason")), "Forbidden");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(resp, "warnings"), 1)),
+                     "second \"quoted\"");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(resp, "auditAnnotations"),
+                                                       "finding.not-a-hook")), "deny");
+    /* A denial never carries a patch. */
+    ck_assert_ptr_null(json_object_get(resp, "patch"));
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(test_review_json_strings_escape_control_characters)
+{
+    struct hw_buf b;
+
+    hw_buf_init(&b, 0);
+    ck_assert_int_eq(hw_json_append_string(&b, "a\n\t\x01\\\"", 6), 0);
+    ck_assert_str_eq(b.data, "\"a\\n\\t\\u0001\\\\\\\"\"");
+    hw_buf_free(&b);
+}
+END_TEST
+
+Suite *hw_suite_review(void);
+
+Suite *
+hw_suite_review(void)
+{
+    Suite *s = suite_create("review");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_loop_test(tc, test_review_decode_accepts_or_names_the_problem, 0,
+                        sizeof(decode_cases) / sizeof(decode_cases[0]));
+    tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
+    tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
+    tcase_add_loop_test(tc, test_review_answers_in_the_version_received_with_uid_echoed, 0, 2);
+    tcase_add_loop_test(tc, test_review_sends_patch_as_padded_base64_with_patch_type, 0, 4);
+    tcase_add_test(tc, test_review_denial_carries_status_code_message_and_warnings);
+    tcase_add_test(tc, test_review_json_strings_escape_control_characters);
+    suite_add_tcase(s, tc);
+    return s;
+}
