@@ -360,6 +360,27 @@ install_files() {
 	cp "$policy" "$1/policy.json"
 	cp "$tmp/ov-default/tls.crt" "$tmp/ov-default/tls.key" "$1/tls/"
 }
+# deployment_memory: "REQUEST_BYTES LIMIT_BYTES" of the rendered container.
+deployment_memory() {
+	node --input-type=module -e '
+		import { loadObjects } from "'"$here"'/lib.mjs";
+		const d = loadObjects(process.argv[1]).find((o) => o.kind === "Deployment");
+		const r = d.spec.template.spec.containers.find((c) => c.name === "hookwarden").resources;
+		const b = (q) => { const m = String(q).match(/^([0-9]+)(Ki|Mi|Gi)?$/); return Number(m[1]) * ({ Ki: 1024, Mi: 1048576, Gi: 1073741824 }[m[2]] ?? 1); };
+		console.log(b(r.requests.memory), b(r.limits.memory));
+	' "$tmp/r1.yaml"
+}
+# An AdmissionReview to load the server with: the shared Airflow fixture when
+# shared/ is beside the repository, else a small labelled Job.
+review=$tmp/review.json
+shared=${HW_SHARED:-$root/../shared}
+if [ -f "$shared/fixtures/reviews/create-airflow-v1.json" ]; then
+	cp "$shared/fixtures/reviews/create-airflow-v1.json" "$review"
+else
+	cat >"$review" <<'JSON'
+{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"00000000-0000-0000-0000-000000000001","kind":{"group":"batch","version":"v1","kind":"Job"},"resource":{"group":"batch","version":"v1","resource":"jobs"},"name":"migrate","namespace":"app","operation":"CREATE","userInfo":{"username":"helm"},"object":{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"migrate","namespace":"app","labels":{"hookwarden.io/migration":"true"}},"spec":{"template":{"spec":{"restartPolicy":"OnFailure","containers":[{"name":"atlas","image":"arigaio/atlas:0.30","args":["migrate","apply","--dir","file:///src/","-u","$(DB_URL)"]}]}}}},"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}}
+JSON
+fi
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -384,6 +405,26 @@ serve_smoke() {
 		pass "$label: GET /healthz 200 over TLS verified by the generated CA"
 		check "$label: GET /readyz 200 (the readiness probe's path)" \
 			curl -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
+		# Memory against the Deployment's request and limit: 8 keep-alive
+		# connections x 50 AdmissionReviews, then the peak and current RSS.
+		local urls=() i mem req lim hwm rss idle answered
+		idle=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$server_pid/status")
+		for i in $(seq 1 50); do urls+=("$url/mutate?timeout=5s"); done
+		for i in $(seq 1 8); do
+			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+				--data-binary @"$review" "${urls[@]}" >"$tmp/load.$i" 2>&1 &
+		done
+		wait $(jobs -p | grep -vx "$server_pid") 2>/dev/null || true
+		answered=$(cat "$tmp"/load.* | grep -o '"allowed": *true' | wc -l)
+		read -r req lim < <(deployment_memory)
+		hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$server_pid/status")
+		rss=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$server_pid/status")
+		mem="RSS $((idle / 1024)) KiB idle, peak $((hwm / 1024)) KiB, $((rss / 1024)) KiB after $answered/400 allowed reviews; request $((req / 1048576))Mi, limit $((lim / 1048576))Mi"
+		if [ "$answered" -eq 400 ] && [ "$hwm" -lt "$lim" ] && [ "$rss" -lt "$req" ]; then
+			pass "$label: memory under load fits the Deployment ($mem)"
+		else
+			flunk "$label: memory under load fits the Deployment: peak below the limit, idle below the request ($mem)"
+		fi
 		kill -TERM "$server_pid"
 		sleep 0.3
 		code=$(curl -sS --max-time 2 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>/dev/null || true)
