@@ -119,7 +119,11 @@ server_cmd() {
     hookwarden | hookwarden-nolabel)
       [ -x "$HW_BIN" ] || { SKIP="$HW_BIN not built (make all)"; return; }
       CMD=("$HW_BIN" serve --tls-cert-file "$CERT" --tls-private-key-file "$KEY"
-           --bind-address 127.0.0.1 --port "$2" --log-level warn) ;;
+           --bind-address 127.0.0.1 --port "$2" --log-level warn)
+      # Optional flags, used only when this build has them (see hw_flags).
+      [ -n "$HW_GRACE" ] && CMD+=(--shutdown-grace-period 0)
+      [ -n "$HW_CONNLIMIT" ] && [ $(($3 + 64)) -gt "$HW_CONNLIMIT" ] &&
+        CMD+=(--connection-limit $(($3 + 64))) ;;
     nginx-tls-2w)
       command -v nginx >/dev/null 2>&1 || { SKIP="nginx not installed"; return; }
       CMD=("$SB/nginx-serve.sh" 2 "$2" tls read) ;;
@@ -128,6 +132,22 @@ server_cmd() {
       CMD=("$BENCH_DIR/go-webhook" -addr "127.0.0.1:$2" -cert "$CERT" -key "$KEY") ;;
     *) SKIP="unknown server" ;;
   esac
+}
+
+# hookwarden's optional serve flags, from its --help:
+#   --shutdown-grace-period 0: run.sh stops servers with SIGTERM and a SIGKILL 5 s later;
+#     the default grace period (readyz failing while still serving) would cost every
+#     run those 5 s and end in SIGKILL;
+#   --connection-limit: raised above its default for the runs with more connections.
+hw_flags() {
+  local help
+  HW_GRACE="" HW_CONNLIMIT=""
+  [ -x "$HW_BIN" ] || return 0
+  help=$("$HW_BIN" --help 2>&1)
+  grep -q -- '--shutdown-grace-period' <<<"$help" && HW_GRACE=1
+  grep -q -- '--connection-limit' <<<"$help" &&
+    HW_CONNLIMIT=$(sed -n 's/.*--connection-limit.*(default \([0-9]*\)).*/\1/p' <<<"$help" | head -n1)
+  [ -n "$HW_CONNLIMIT" ] || HW_CONNLIMIT=""
 }
 
 # The Go peer, built the way shared/bench/bench-all.sh builds it: GOPATH mode, offline
@@ -150,7 +170,7 @@ run_one() {
   local id="$scen-$name-r$round" rc reason
   RUN_NO=$((RUN_NO + 1))
   log "[$RUN_NO/$RUNS] $scen $name (round $round, $(stat -c %s "$body") B, $conns conns)"
-  server_cmd "$name" "$port"
+  server_cmd "$name" "$port" "$conns"
   if [ -n "$SKIP" ]; then
     printf '%s\t%s\t%s\n' "$scen" "$name" "$SKIP" >>"$FAIL"; log "  skipped: $SKIP"; return
   fi
@@ -173,7 +193,10 @@ run_one() {
     # run.sh's first complaint, and when it ends in ":" the first line it quotes (server log, wrk)
     reason=$(awk '/^run\.sh: / && !r { r = substr($0, 9); if (r !~ /:$/) exit; next }
                   r && NF { r = r " " $0; exit } END { print r }' "$BENCH_DIR/logs/$id.err")
-    [ $rc -eq 124 ] || [ $rc -eq 137 ] && reason="timed out${reason:+: $reason}"
+    case $rc in
+      124 | 137) reason="timed out${reason:+: $reason}" ;;
+      130 | 143) reason="killed by a signal from outside the bench (exit $rc)" ;;
+    esac
     reason=${reason:-exit $rc}
     printf '%s\t%s\t%s\n' "$scen" "$name" "${reason:0:100}" >>"$FAIL"
     log "  FAILED ($reason); see $BENCH_DIR/logs/$id.err"
@@ -236,6 +259,7 @@ raise_nofile() {
 need_tools
 "$SB/gen-cert.sh" "$BENCH_DIR/certs" || exit 1
 build_go_peer
+hw_flags
 : >"$RAW"; : >"$FAIL"
 TABLE=$BENCH_DIR/bench-table.md; : >"$TABLE"
 PER_RUN=$((WARMUP + DURATION + RATE_DURATION + 3))

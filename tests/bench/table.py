@@ -11,6 +11,7 @@ min-max). Settings come from the environment bench.sh exports.
 import csv
 import os
 import platform
+import re
 import statistics as st
 import sys
 import time
@@ -176,7 +177,11 @@ def main_scaling(d):
             case = f"{conns} conns"
         else:
             case = f"body {size / 1024:.0f} KiB" + (" (first row)" if size == base_size else "")
-        s = summary(res.get((scen, srv)))
+        rows = res.get((scen, srv))
+        s = summary(rows)
+        m = re.search(r"--connection-limit (\d+)", rows[-1].get("cmd", "")) if rows else None
+        if m:
+            case += f" (--connection-limit {m.group(1)})"
         if s is None:
             print(f"| {case} | {size} | {conns} | {failed_cell((scen, srv), fails, notes)} " + "| - " * 7 + "|")
             continue
