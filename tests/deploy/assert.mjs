@@ -258,11 +258,13 @@ r.check("container runs `serve` on --port 8443", () => {
   eq(ctr.args?.[0], "serve", "first argument");
   eq(argValue("--port"), String(CONTAINER_PORT), "--port");
 });
-r.check("terminationGracePeriodSeconds leaves room for --shutdown-grace-period and the drain", () => {
-  const grace = Number(argValue("--shutdown-grace-period") ?? 5); // the binary's default
+r.check("terminationGracePeriodSeconds exceeds --shutdown-grace-period + --shutdown-timeout", () => {
+  // The binary's defaults: 5 s with /readyz failing, then up to 10 s for requests in flight.
+  const grace = Number(argValue("--shutdown-grace-period") ?? 5);
+  const drain = Number(argValue("--shutdown-timeout") ?? 10);
   const term = pod.terminationGracePeriodSeconds ?? 30;
   if (!(Number.isInteger(grace) && grace >= 1)) fail(`--shutdown-grace-period ${grace}`);
-  if (term < grace + 10) fail(`terminationGracePeriodSeconds ${term} < grace ${grace} + 10 s to drain`);
+  if (term < grace + drain + 5) fail(`terminationGracePeriodSeconds ${term} < ${grace} + ${drain} + 5`);
 });
 r.check("Service: 443 to the container's https port (8443), selecting the pods", () => {
   if (!selects({ matchLabels: svc.spec.selector }, podLabels)) fail("Service selector does not select the pods");

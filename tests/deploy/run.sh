@@ -265,6 +265,10 @@ cert_checks() {
 		openssl verify -CAfile "$1/ca.crt" "$1/tls.crt" &&
 		openssl x509 -in "$1/tls.crt" -noout -ext subjectAltName | grep -q "DNS:$2.$3.svc\(,\|$\)" &&
 		openssl x509 -in "$1/tls.crt" -noout -checkend 86400' sh "$dir" "$svc" "$ns" || :
+	if [ -f "$policy" ]; then
+		check "$label: hookwarden --check accepts the pair with the policy" \
+			"$hw" --check --config "$policy" --tls-cert-file "$dir/tls.crt" --tls-private-key-file "$dir/tls.key" || :
+	fi
 	check "$label: tls.key is the key of tls.crt" sh -c '
 		a=$(openssl x509 -in "$1/tls.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)
 		b=$(openssl pkey -in "$1/tls.key" -pubout -outform DER | sha256sum)
