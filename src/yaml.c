@@ -1,0 +1,1016 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * yaml: the only libyaml user. The loader walks libyaml's event stream with
+ * an explicit stack (no recursion on untrusted depth) and builds jansson
+ * values typed the way sigs.k8s.io/yaml (go-yaml v2) types them, so a
+ * manifest means here what it means to Helm and kubectl. It records where
+ * every document and its root node lie in the input, converting libyaml's
+ * character indexes to byte offsets, so the writer can copy untouched
+ * documents exactly. The emitter turns a value back into block YAML and
+ * quotes every string that a YAML 1.1 reader would take for another type.
+ * Nothing here knows about Kubernetes kinds or the policy.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "hookwarden/yaml.h"
+
+#define TAG_PREFIX "tag:yaml.org,2002:"
+
+/* ---- plain scalar typing (go-yaml v2 resolve.go) ---- */
+
+enum scalar_kind { SK_STRING, SK_NULL, SK_BOOL, SK_INT, SK_REAL, SK_NONFINITE, SK_MERGE };
+
+struct scalar {
+    enum scalar_kind kind;
+    int boolean;
+    long long integer;
+    double real;
+};
+
+static const char *const null_words[] = {"", "~", "null", "Null", "NULL"};
+static const char *const true_words[] = {"y", "Y", "yes", "Yes", "YES", "on", "On",
+                                         "ON", "true", "True", "TRUE"};
+static const char *const false_words[] = {"n", "N", "no", "No", "NO", "off", "Off",
+                                          "OFF", "false", "False", "FALSE"};
+static const char *const nonfinite_words[] = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+                                              "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"};
+
+static int
+in_words(const char *s, size_t len, const char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+#define IN_WORDS(s, len, w) in_words(s, len, w, sizeof(w) / sizeof(w[0]))
+
+static int
+digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return 99;
+}
+
+/*
+ * Go's strconv.ParseInt(s, 0, 64), then ParseUint for an unsigned value
+ * past int64 (returned as a real, the closest JSON can hold here).
+ * Returns 1 when s is an integer.
+ */
+static int
+parse_go_int(const char *s, struct scalar *out)
+{
+    unsigned long long v = 0, limit;
+    int neg = 0, sign = 0, base = 10, any = 0;
+
+    if (*s == '+' || *s == '-') {
+        neg = *s++ == '-';
+        sign = 1;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+        base = 8, s += 2;
+    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        base = 2, s += 2;
+    else if (s[0] == '0' && s[1] != '\0')
+        base = 8, s += 1;
+    for (; *s != '\0'; s++, any = 1) {
+        int d = digit_value(*s);
+
+        if (d >= base || v > (~0ull - (unsigned)d) / (unsigned)base)
+            return 0;
+        v = v * (unsigned)base + (unsigned)d;
+    }
+    if (!any)
+        return 0;
+    limit = neg ? (1ull << 63) : (1ull << 63) - 1;
+    if (v <= limit) {
+        out->kind = SK_INT;
+        out->integer = neg ? (long long)(0 - v) : (long long)v;
+        return 1;
+    }
+    if (sign)
+        return 0;
+    out->kind = SK_REAL;
+    out->real = (double)v;
+    return 1;
+}
+
+/* go-yaml v2's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+static int
+yaml_style_float(const char *s)
+{
+    size_t n = 0;
+
+    if (*s == '+' || *s == '-')
+        s++;
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            n++;
+        if (n == 0)
+            return 0;
+    } else {
+        for (; *s >= '0' && *s <= '9'; s++)
+            n++;
+        if (n == 0)
+            return 0;
+        if (*s == '.')
+            for (s++; *s >= '0' && *s <= '9'; s++) {
+            }
+    }
+    if (*s == 'e' || *s == 'E') {
+        n = 0;
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        for (; *s >= '0' && *s <= '9'; s++)
+            n++;
+        if (n == 0)
+            return 0;
+    }
+    return *s == '\0';
+}
+
+static int
+parse_real(const char *s, struct scalar *out)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(s, &end);
+    /* Go's ParseFloat fails on overflow, and go-yaml then keeps a string. */
+    if (*end != '\0' || isinf(d))
+        return 0;
+    out->kind = SK_REAL;
+    out->real = d;
+    return 1;
+}
+
+/* Numbers: the first character decides, as in go-yaml's resolveTable. */
+static void
+resolve_number(const char *s, size_t len, struct scalar *out)
+{
+    char plain[256];
+    size_t n = 0;
+
+    if (len >= sizeof(plain))
+        return;
+    if (s[0] == '.') {
+        memcpy(plain, s, len);
+        plain[len] = '\0';
+        if (yaml_style_float(plain))
+            parse_real(plain, out);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '_')
+            plain[n++] = s[i];
+    }
+    plain[n] = '\0';
+    if (parse_go_int(plain, out))
+        return;
+    if (yaml_style_float(plain))
+        parse_real(plain, out);
+}
+
+/* Types a plain, untagged scalar. out->kind stays SK_STRING when it is one. */
+static void
+resolve_plain(const char *s, size_t len, struct scalar *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (IN_WORDS(s, len, null_words))
+        out->kind = SK_NULL;
+    else if (IN_WORDS(s, len, true_words))
+        out->kind = SK_BOOL, out->boolean = 1;
+    else if (IN_WORDS(s, len, false_words))
+        out->kind = SK_BOOL;
+    else if (IN_WORDS(s, len, nonfinite_words))
+        out->kind = SK_NONFINITE;
+    else if (len == 2 && s[0] == '<' && s[1] == '<')
+        out->kind = SK_MERGE;
+    else if (len > 0 && ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == '.'))
+        resolve_number(s, len, out);
+}
+
+/* ---- character index -> byte offset ---- */
+
+/* libyaml's marks count characters; the documents' ranges are bytes. */
+struct posmap {
+    const char *text;
+    size_t len;
+    int ascii;
+    size_t chars, bytes;  /* a cursor: moves forward, restarts when asked backward */
+};
+
+static size_t
+utf8_width(unsigned char c)
+{
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0)
+        return 2;
+    if ((c & 0xF0) == 0xE0)
+        return 3;
+    if ((c & 0xF8) == 0xF0)
+        return 4;
+    return 1;
+}
+
+static size_t
+byte_at(struct posmap *pm, size_t index)
+{
+    if (pm->ascii)
+        return index < pm->len ? index : pm->len;
+    if (index < pm->chars)
+        pm->chars = pm->bytes = 0;
+    while (pm->chars < index && pm->bytes < pm->len) {
+        pm->bytes += utf8_width((unsigned char)pm->text[pm->bytes]);
+        pm->chars++;
+    }
+    return pm->bytes < pm->len ? pm->bytes : pm->len;
+}
+
+/* ---- the loader ---- */
+
+struct anchor {
+    char *name;
+    json_t *value;   /* a reference; aliases get deep copies */
+    size_t nodes;    /* how many nodes a copy adds */
+};
+
+struct frame {
+    json_t *node;
+    int is_map;
+    char *key;             /* pending key of a mapping, owned; NULL when a key is next */
+    int key_is_merge;
+    yaml_mark_t key_mark;
+    json_t *merges;        /* mappings named by "<<", merged when the mapping ends */
+    char *anchor;          /* owned */
+    size_t nodes_at_start; /* nodes + alias_nodes when it started */
+    yaml_mark_t start_mark;
+};
+
+struct loader {
+    yaml_parser_t parser;
+    const char *source;
+    struct posmap pm;
+    struct hw_error *err;
+    struct frame stack[HW_YAML_MAX_DEPTH];
+    size_t depth;
+    struct anchor *anchors;
+    size_t n_anchors, cap_anchors;
+    size_t nodes, alias_nodes;       /* in the whole stream */
+    struct hw_yaml_stream *out;
+    struct hw_yaml_doc *doc;         /* the document being read */
+};
+
+static int
+fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+{
+    char msg[HW_ERROR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    hw_error_set(ld->err, HW_EINVAL, "%s:%zu:%zu: %s", ld->source, mark.line + 1, mark.column + 1,
+                 msg);
+    return -1;
+}
+
+static int
+oom(struct loader *ld)
+{
+    hw_error_set(ld->err, HW_EINTERNAL, "%s: out of memory", ld->source);
+    return -1;
+}
+
+static const struct anchor *
+find_anchor(const struct loader *ld, const char *name)
+{
+    /* The latest definition wins: YAML lets an anchor be redefined. */
+    for (size_t i = ld->n_anchors; i > 0; i--) {
+        if (strcmp(ld->anchors[i - 1].name, name) == 0)
+            return &ld->anchors[i - 1];
+    }
+    return NULL;
+}
+
+static int
+add_anchor(struct loader *ld, const char *name, json_t *value, size_t nodes)
+{
+    struct anchor *a;
+
+    if (ld->n_anchors == ld->cap_anchors) {
+        size_t cap = ld->cap_anchors ? ld->cap_anchors * 2 : 16;
+        void *p = realloc(ld->anchors, cap * sizeof(*a));
+
+        if (p == NULL)
+            return oom(ld);
+        ld->anchors = p;
+        ld->cap_anchors = cap;
+    }
+    a = &ld->anchors[ld->n_anchors];
+    if ((a->name = strdup(name)) == NULL)
+        return oom(ld);
+    a->value = json_incref(value);
+    a->nodes = nodes;
+    ld->n_anchors++;
+    return 0;
+}
+
+static void
+clear_anchors(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->n_anchors; i++) {
+        free(ld->anchors[i].name);
+        json_decref(ld->anchors[i].value);
+    }
+    ld->n_anchors = 0;
+}
+
+/* Keys become strings the way sigs.k8s.io/yaml converts them. */
+static char *
+key_string(struct loader *ld, const json_t *v, yaml_mark_t mark)
+{
+    char buf[64];
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        if (strlen(json_string_value(v)) != json_string_length(v)) {
+            fail_at(ld, mark, "map key contains a NUL character");
+            return NULL;
+        }
+        return strdup(json_string_value(v));
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        return strdup(buf);
+    case JSON_REAL:
+        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        return strdup(buf);
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return strdup(json_is_true(v) ? "true" : "false");
+    case JSON_NULL:
+        fail_at(ld, mark, "null map key: a key must be a string");
+        return NULL;
+    default:
+        fail_at(ld, mark, "complex map key: a key must be a scalar");
+        return NULL;
+    }
+}
+
+static int
+add_merge(struct loader *ld, struct frame *f, json_t *v, yaml_mark_t mark)
+{
+    size_t i;
+    json_t *e;
+
+    if (f->merges == NULL && (f->merges = json_array()) == NULL) {
+        json_decref(v);
+        return oom(ld);
+    }
+    if (json_is_object(v))
+        return json_array_append_new(f->merges, v) == 0 ? 0 : oom(ld);
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (!json_is_object(e)) {
+                json_decref(v);
+                return fail_at(ld, mark, "merge key \"<<\" needs a mapping or a list of mappings");
+            }
+            json_array_append(f->merges, e);
+        }
+        json_decref(v);
+        return 0;
+    }
+    json_decref(v);
+    return fail_at(ld, mark, "merge key \"<<\" needs a mapping or a list of mappings");
+}
+
+/* Puts a finished value (a new reference) where it belongs. */
+static int
+add_value(struct loader *ld, json_t *v, int is_merge_key, yaml_mark_t mark)
+{
+    struct frame *f;
+    int rc;
+
+    if (v == NULL)
+        return oom(ld);
+    if (ld->depth == 0) {
+        ld->doc->value = v;
+        return 0;
+    }
+    f = &ld->stack[ld->depth - 1];
+    if (!f->is_map)
+        return json_array_append_new(f->node, v) == 0 ? 0 : oom(ld);
+    if (f->key == NULL) {
+        f->key = key_string(ld, v, mark);
+        f->key_is_merge = is_merge_key;
+        f->key_mark = mark;
+        json_decref(v);
+        return f->key != NULL ? 0 : ld->err && ld->err->code ? -1 : oom(ld);
+    }
+    if (f->key_is_merge) {
+        rc = add_merge(ld, f, v, mark);
+    } else if (json_object_get(f->node, f->key) != NULL) {
+        json_decref(v);
+        rc = fail_at(ld, f->key_mark, "duplicate key \"%.80s\"", f->key);
+    } else {
+        rc = json_object_set_new(f->node, f->key, v) == 0 ? 0 : oom(ld);
+    }
+    free(f->key);
+    f->key = NULL;
+    return rc;
+}
+
+/* The value of a tagged scalar. */
+static json_t *
+tagged_scalar(struct loader *ld, const char *tag, const char *s, size_t len, yaml_mark_t mark)
+{
+    struct scalar sc;
+    const char *t = strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0 ? tag + strlen(TAG_PREFIX) : NULL;
+
+    if (strcmp(tag, "!") == 0 || (t && (strcmp(t, "str") == 0 || strcmp(t, "binary") == 0 ||
+                                        strcmp(t, "timestamp") == 0)))
+        return json_stringn(s, len);
+    resolve_plain(s, len, &sc);
+    if (t && strcmp(t, "int") == 0 && sc.kind == SK_INT)
+        return json_integer(sc.integer);
+    if (t && strcmp(t, "float") == 0 && (sc.kind == SK_INT || sc.kind == SK_REAL))
+        return json_real(sc.kind == SK_INT ? (double)sc.integer : sc.real);
+    if (t && strcmp(t, "bool") == 0 && sc.kind == SK_BOOL)
+        return json_boolean(sc.boolean);
+    if (t && strcmp(t, "null") == 0 && sc.kind == SK_NULL)
+        return json_null();
+    if (t && (strcmp(t, "int") == 0 || strcmp(t, "float") == 0 || strcmp(t, "bool") == 0 ||
+              strcmp(t, "null") == 0))
+        fail_at(ld, mark, "cannot read \"%.40s\" as !!%s", s, t);
+    else
+        fail_at(ld, mark, "unsupported tag %.80s", tag);
+    return NULL;
+}
+
+static int
+on_scalar(struct loader *ld, const yaml_event_t *ev)
+{
+    const char *s = (const char *)ev->data.scalar.value, *tag = (const char *)ev->data.scalar.tag;
+    size_t len = ev->data.scalar.length;
+    struct scalar sc = {SK_STRING, 0, 0, 0};
+    json_t *v;
+
+    if (tag != NULL) {
+        if ((v = tagged_scalar(ld, tag, s, len, ev->start_mark)) == NULL)
+            return ld->err && ld->err->code ? -1 : oom(ld);
+    } else {
+        if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+            resolve_plain(s, len, &sc);
+        if (sc.kind == SK_NONFINITE)
+            return fail_at(ld, ev->start_mark, "%.10s is not a JSON number", s);
+        v = sc.kind == SK_NULL   ? json_null()
+            : sc.kind == SK_BOOL ? json_boolean(sc.boolean)
+            : sc.kind == SK_INT  ? json_integer(sc.integer)
+            : sc.kind == SK_REAL ? json_real(sc.real)
+                                 : json_stringn(s, len);
+        if (v == NULL)
+            return fail_at(ld, ev->start_mark, "scalar is not valid UTF-8");
+    }
+    ld->nodes++;
+    if (ev->data.scalar.anchor != NULL &&
+        add_anchor(ld, (const char *)ev->data.scalar.anchor, v, 1) != 0) {
+        json_decref(v);
+        return -1;
+    }
+    return add_value(ld, v, sc.kind == SK_MERGE, ev->start_mark);
+}
+
+static int
+on_alias(struct loader *ld, const yaml_event_t *ev)
+{
+    const struct anchor *a = find_anchor(ld, (const char *)ev->data.alias.anchor);
+
+    if (a == NULL)
+        return fail_at(ld, ev->start_mark, "unknown anchor *%.80s", ev->data.alias.anchor);
+    /* A budget against "billion laughs": aliases may add at most the stream's
+     * own size plus a fixed allowance. */
+    if (ld->alias_nodes + a->nodes > HW_YAML_ALIAS_NODES + ld->nodes)
+        return fail_at(ld, ev->start_mark, "aliases expand to too many nodes (more than %u beyond "
+                                           "the input's own)", HW_YAML_ALIAS_NODES);
+    ld->alias_nodes += a->nodes;
+    /* A copy, so that changing one place never changes another. */
+    return add_value(ld, json_deep_copy(a->value), 0, ev->start_mark);
+}
+
+static int
+on_start(struct loader *ld, const yaml_event_t *ev, int is_map)
+{
+    const char *tag = (const char *)(is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
+    const char *anchor = (const char *)(is_map ? ev->data.mapping_start.anchor
+                                               : ev->data.sequence_start.anchor);
+    struct frame *f;
+
+    if (tag != NULL && strcmp(tag, "!") != 0 &&
+        strcmp(tag, is_map ? TAG_PREFIX "map" : TAG_PREFIX "seq") != 0)
+        return fail_at(ld, ev->start_mark, "unsupported tag %.80s", tag);
+    if (ld->depth == HW_YAML_MAX_DEPTH)
+        return fail_at(ld, ev->start_mark, "nested deeper than %d levels", HW_YAML_MAX_DEPTH);
+    f = &ld->stack[ld->depth];
+    memset(f, 0, sizeof(*f));
+    f->is_map = is_map;
+    f->start_mark = ev->start_mark;
+    f->nodes_at_start = ld->nodes + ld->alias_nodes;
+    ld->nodes++;
+    if ((f->node = is_map ? json_object() : json_array()) == NULL ||
+        (anchor != NULL && (f->anchor = strdup(anchor)) == NULL)) {
+        json_decref(f->node);
+        return oom(ld);
+    }
+    ld->depth++;
+    return 0;
+}
+
+static void
+frame_clear(struct frame *f)
+{
+    json_decref(f->node);
+    json_decref(f->merges);
+    free(f->key);
+    free(f->anchor);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Explicit keys win over merged ones; earlier merged mappings over later. */
+static void
+apply_merges(struct frame *f)
+{
+    size_t i;
+    json_t *m, *v;
+    const char *k;
+
+    json_array_foreach(f->merges, i, m) {
+        json_object_foreach(m, k, v) {
+            if (json_object_get(f->node, k) == NULL)
+                json_object_set(f->node, k, v);
+        }
+    }
+}
+
+static int
+on_end(struct loader *ld)
+{
+    struct frame f = ld->stack[--ld->depth];
+    int rc = 0;
+
+    memset(&ld->stack[ld->depth], 0, sizeof(ld->stack[0]));
+    if (f.is_map)
+        apply_merges(&f);
+    /* A copy of it costs every node inside, aliases' copies included. */
+    if (f.anchor != NULL)
+        rc = add_anchor(ld, f.anchor, f.node, ld->nodes + ld->alias_nodes - f.nodes_at_start);
+    if (rc == 0) {
+        rc = add_value(ld, f.node, 0, f.start_mark);
+        f.node = NULL;
+    }
+    frame_clear(&f);
+    return rc;
+}
+
+/* ---- the parse driver ---- */
+
+static int
+begin_doc(struct loader *ld, const yaml_event_t *ev)
+{
+    struct hw_yaml_stream *s = ld->out;
+    size_t start = s->n_docs == 0 ? 0 : byte_at(&ld->pm, ev->start_mark.index);
+    void *p = realloc(s->docs, (s->n_docs + 1) * sizeof(s->docs[0]));
+
+    if (p == NULL)
+        return oom(ld);
+    s->docs = p;
+    if (s->n_docs > 0)
+        s->docs[s->n_docs - 1].end = start;
+    ld->doc = &s->docs[s->n_docs++];
+    memset(ld->doc, 0, sizeof(*ld->doc));
+    ld->doc->start = ld->doc->root_start = ld->doc->root_end = start;
+    ld->doc->end = ld->pm.len;
+    return 0;
+}
+
+static int
+end_doc(struct loader *ld)
+{
+    /* Anchors do not cross documents. */
+    clear_anchors(ld);
+    if (ld->doc->value == NULL && (ld->doc->value = json_null()) == NULL)
+        return oom(ld);
+    ld->doc = NULL;
+    return 0;
+}
+
+/* Records where the root node starts and ends, in bytes. */
+static void
+track_root(struct loader *ld, const yaml_event_t *ev, int before)
+{
+    yaml_event_type_t t = ev->type;
+
+    if (ld->depth != 0 || ld->doc == NULL)
+        return;
+    if (before && (t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT ||
+                   t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)) {
+        ld->doc->root_start = byte_at(&ld->pm, ev->start_mark.index);
+        ld->doc->line = (unsigned)ev->start_mark.line + 1;
+    } else if (!before && (t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT ||
+                           t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)) {
+        ld->doc->root_end = byte_at(&ld->pm, ev->end_mark.index);
+    }
+}
+
+static int
+on_event(struct loader *ld, const yaml_event_t *ev)
+{
+    int rc = 0;
+
+    track_root(ld, ev, 1);
+    switch (ev->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        return begin_doc(ld, ev);
+    case YAML_DOCUMENT_END_EVENT:
+        return end_doc(ld);
+    case YAML_SCALAR_EVENT:
+        rc = on_scalar(ld, ev);
+        break;
+    case YAML_ALIAS_EVENT:
+        rc = on_alias(ld, ev);
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        return on_start(ld, ev, ev->type == YAML_MAPPING_START_EVENT);
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        rc = on_end(ld);
+        break;
+    default:
+        return 0;
+    }
+    if (rc == 0)
+        track_root(ld, ev, 0);
+    return rc;
+}
+
+/* libyaml's reader reports a byte offset; the scanner and parser a mark. */
+static int
+parser_error(struct loader *ld)
+{
+    const yaml_parser_t *p = &ld->parser;
+    yaml_mark_t m = p->problem_mark;
+
+    if (p->error == YAML_MEMORY_ERROR)
+        return oom(ld);
+    if (p->error == YAML_READER_ERROR) {
+        memset(&m, 0, sizeof(m));
+        for (size_t i = 0; i < p->problem_offset && i < ld->pm.len; i++) {
+            if (ld->pm.text[i] == '\n')
+                m.line++, m.column = 0;
+            else if (((unsigned char)ld->pm.text[i] & 0xC0) != 0x80)
+                m.column++;
+        }
+        return fail_at(ld, m, "%s", p->problem ? p->problem : "cannot read the input");
+    }
+    if (p->context != NULL)
+        return fail_at(ld, m, "%s (%s at line %zu, column %zu)", p->problem ? p->problem : "error",
+                       p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+    return fail_at(ld, m, "%s", p->problem ? p->problem : "invalid YAML");
+}
+
+static void
+loader_clear(struct loader *ld)
+{
+    while (ld->depth > 0)
+        frame_clear(&ld->stack[--ld->depth]);
+    clear_anchors(ld);
+    free(ld->anchors);
+    yaml_parser_delete(&ld->parser);
+}
+
+static int
+load(struct loader *ld)
+{
+    yaml_event_t ev;
+    int done = 0, rc = 0;
+
+    while (rc == 0 && !done) {
+        if (!yaml_parser_parse(&ld->parser, &ev))
+            return parser_error(ld);
+        done = ev.type == YAML_STREAM_END_EVENT;
+        rc = on_event(ld, &ev);
+        yaml_event_delete(&ev);
+    }
+    return rc;
+}
+
+struct hw_yaml_stream *
+hw_yaml_parse(const char *text, size_t len, const char *source, struct hw_error *err)
+{
+    struct loader *ld = NULL;
+    struct hw_yaml_stream *s = NULL;
+    int rc = -1;
+
+    if (len > HW_YAML_MAX_INPUT) {
+        hw_error_set(err, HW_ETOOBIG, "%s: larger than %u MiB", source, HW_YAML_MAX_INPUT >> 20);
+        return NULL;
+    }
+    if ((ld = calloc(1, sizeof(*ld))) == NULL || (s = calloc(1, sizeof(*s))) == NULL ||
+        !yaml_parser_initialize(&ld->parser)) {
+        hw_error_set(err, HW_EINTERNAL, "%s: out of memory", source);
+        goto out;
+    }
+    ld->source = source;
+    ld->err = err;
+    ld->out = s;
+    ld->pm.text = text;
+    ld->pm.len = len;
+    ld->pm.ascii = 1;
+    for (size_t i = 0; i < len && ld->pm.ascii; i++)
+        ld->pm.ascii = (unsigned char)text[i] < 0x80;
+    /* UTF-8 only, so that marks map to bytes; a BOM then counts as one character. */
+    yaml_parser_set_encoding(&ld->parser, YAML_UTF8_ENCODING);
+    yaml_parser_set_input_string(&ld->parser, (const unsigned char *)text, len);
+    rc = load(ld);
+out:
+    if (ld != NULL)
+        loader_clear(ld);
+    free(ld);
+    if (rc != 0) {
+        hw_yaml_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void
+hw_yaml_free(struct hw_yaml_stream *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_docs; i++)
+        json_decref(s->docs[i].value);
+    free(s->docs);
+    free(s);
+}
+
+/* ---- the emitter ---- */
+
+struct emitter {
+    yaml_emitter_t em;
+    struct hw_buf *out;
+};
+
+static int
+write_out(void *data, unsigned char *buffer, size_t size)
+{
+    struct emitter *e = data;
+
+    return hw_buf_append(e->out, buffer, size) == 0;
+}
+
+static int
+emit(struct emitter *e, yaml_event_t *ev, struct hw_error *err)
+{
+    if (yaml_emitter_emit(&e->em, ev))
+        return 0;
+    if (e->em.error == YAML_WRITER_ERROR)
+        hw_error_set(err, HW_ETOOBIG, "YAML output is larger than the limit");
+    else
+        hw_error_set(err, HW_EINTERNAL, "cannot emit YAML: %s",
+                     e->em.problem ? e->em.problem : "out of memory");
+    return -1;
+}
+
+/* A string a YAML 1.1 reader would not read back as this string if plain:
+ * null, bool, number, merge key, or a date (typed by other YAML readers). */
+static int
+would_mistype(const char *s, size_t len)
+{
+    struct scalar sc;
+
+    if (len >= 250 && (s[0] == '.' || s[0] == '+' || s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+        return 1;
+    if (len >= 5 && s[4] == '-' && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
+        s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9')
+        return 1;
+    if (len == 1 && s[0] == '=')
+        return 1;
+    resolve_plain(s, len, &sc);
+    return sc.kind != SK_STRING;
+}
+
+static int
+emit_scalar(struct emitter *e, const char *s, size_t len, int plain_ok, yaml_scalar_style_t style,
+            struct hw_error *err)
+{
+    yaml_event_t ev;
+
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len, plain_ok, 1,
+                                      style)) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return -1;
+    }
+    return emit(e, &ev, err);
+}
+
+static int
+emit_string(struct emitter *e, const char *s, size_t len, int is_key, struct hw_error *err)
+{
+    /* libyaml falls back to double quotes where a literal block is not allowed. */
+    yaml_scalar_style_t style = !is_key && memchr(s, '\n', len) != NULL ? YAML_LITERAL_SCALAR_STYLE
+                                                                        : YAML_ANY_SCALAR_STYLE;
+
+    if (len > INT32_MAX) {
+        hw_error_set(err, HW_ETOOBIG, "string too long for YAML output");
+        return -1;
+    }
+    return emit_scalar(e, s, len, !would_mistype(s, len), style, err);
+}
+
+/* The shortest text that reads back as d, and reads back as a float. */
+static int
+format_real(double d, char *buf, size_t n, struct hw_error *err)
+{
+    if (!isfinite(d)) {
+        hw_error_set(err, HW_EINVAL, "a number is not finite");
+        return -1;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (strpbrk(buf, ".e") == NULL)
+        strncat(buf, ".0", n - strlen(buf) - 1);
+    return 0;
+}
+
+static int emit_node(struct emitter *e, const json_t *v, size_t depth, struct hw_error *err);
+
+static int
+emit_container(struct emitter *e, const json_t *v, size_t depth, struct hw_error *err)
+{
+    int is_map = json_is_object(v);
+    size_t n = is_map ? json_object_size(v) : json_array_size(v), i;
+    int flow = n == 0;  /* {} and [] */
+    const char *k;
+    json_t *x;
+    yaml_event_t ev;
+
+    if (is_map)
+        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE
+                                                                    : YAML_BLOCK_MAPPING_STYLE);
+    else
+        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE
+                                                                      : YAML_BLOCK_SEQUENCE_STYLE);
+    if (emit(e, &ev, err) != 0)
+        return -1;
+    if (is_map) {
+        json_object_foreach((json_t *)v, k, x) {
+            if (emit_string(e, k, strlen(k), 1, err) != 0 || emit_node(e, x, depth + 1, err) != 0)
+                return -1;
+        }
+        yaml_mapping_end_event_initialize(&ev);
+    } else {
+        json_array_foreach(v, i, x) {
+            if (emit_node(e, x, depth + 1, err) != 0)
+                return -1;
+        }
+        yaml_sequence_end_event_initialize(&ev);
+    }
+    return emit(e, &ev, err);
+}
+
+static int
+emit_node(struct emitter *e, const json_t *v, size_t depth, struct hw_error *err)
+{
+    char num[64];
+
+    if (depth > HW_YAML_MAX_DEPTH) {
+        hw_error_set(err, HW_EINVAL, "nested deeper than %d levels", HW_YAML_MAX_DEPTH);
+        return -1;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        return emit_container(e, v, depth, err);
+    case JSON_STRING:
+        return emit_string(e, json_string_value(v), json_string_length(v), 0, err);
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+        return emit_scalar(e, num, strlen(num), 1, YAML_PLAIN_SCALAR_STYLE, err);
+    case JSON_REAL:
+        if (format_real(json_real_value(v), num, sizeof(num), err) != 0)
+            return -1;
+        return emit_scalar(e, num, strlen(num), 1, YAML_PLAIN_SCALAR_STYLE, err);
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return emit_scalar(e, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, 1,
+                           YAML_PLAIN_SCALAR_STYLE, err);
+    default:
+        return emit_scalar(e, "null", 4, 1, YAML_PLAIN_SCALAR_STYLE, err);
+    }
+}
+
+int
+hw_yaml_emit(const json_t *value, struct hw_buf *out, struct hw_error *err)
+{
+    struct emitter e = {.out = out};
+    yaml_event_t ev;
+    int rc = -1;
+
+    if (!yaml_emitter_initialize(&e.em)) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return -1;
+    }
+    yaml_emitter_set_output(&e.em, write_out, &e);
+    yaml_emitter_set_unicode(&e.em, 1);
+    yaml_emitter_set_width(&e.em, -1);  /* never fold long strings */
+    yaml_emitter_set_indent(&e.em, 2);
+    yaml_emitter_set_break(&e.em, YAML_LN_BREAK);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    if (emit(&e, &ev, err) != 0)
+        goto out;
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    if (emit(&e, &ev, err) != 0 || emit_node(&e, value, 0, err) != 0)
+        goto out;
+    yaml_document_end_event_initialize(&ev, 1);
+    if (emit(&e, &ev, err) != 0)
+        goto out;
+    yaml_stream_end_event_initialize(&ev);
+    if (emit(&e, &ev, err) != 0)
+        goto out;
+    rc = yaml_emitter_flush(&e.em) ? 0 : -1;
+    if (rc != 0)
+        hw_error_set(err, HW_ETOOBIG, "YAML output is larger than the limit");
+out:
+    yaml_emitter_delete(&e.em);
+    return rc;
+}
+
+/* ---- the writer ---- */
+
+static int
+copy(struct hw_buf *out, const char *p, size_t n, struct hw_error *err)
+{
+    if (hw_buf_append(out, p, n) == 0)
+        return 0;
+    hw_error_set(err, HW_ETOOBIG, "output is larger than the limit");
+    return -1;
+}
+
+static int
+write_changed(const char *text, const struct hw_yaml_doc *d, struct hw_buf *out,
+              struct hw_error *err)
+{
+    size_t head = d->root_start - d->start;
+
+    if (copy(out, text + d->start, head, err) != 0)
+        return -1;
+    /* "--- {...}" on one line: the block form starts on the next. */
+    if (head > 0 && text[d->root_start - 1] != '\n' && copy(out, "\n", 1, err) != 0)
+        return -1;
+    if (hw_yaml_emit(d->value, out, err) != 0)
+        return -1;
+    return copy(out, text + d->root_end, d->end - d->root_end, err);
+}
+
+int
+hw_yaml_write(const char *text, size_t len, const struct hw_yaml_stream *s, struct hw_buf *out,
+              struct hw_error *err)
+{
+    if (s->n_docs == 0)
+        return copy(out, text, len, err);
+    for (size_t i = 0; i < s->n_docs; i++) {
+        const struct hw_yaml_doc *d = &s->docs[i];
+
+        if (!d->changed ? copy(out, text + d->start, d->end - d->start, err) != 0
+                        : write_changed(text, d, out, err) != 0)
+            return -1;
+    }
+    return 0;
+}
