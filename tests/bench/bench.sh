@@ -44,7 +44,7 @@ set -u
 MODE=${1:-main}
 case $MODE in
   main | scaling | all) ;;
-  *) sed -n '2,44p' "$0"; exit 2 ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2 ;;
 esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -113,7 +113,7 @@ want() {
 }
 
 # ---------------------------------------------------------------- servers
-# server_cmd NAME PORT -> CMD array, or SKIP=reason when it cannot run
+# server_cmd NAME PORT CONNS -> CMD array, or SKIP=reason when it cannot run
 server_cmd() {
   SKIP="" CMD=()
   case $1 in
@@ -260,6 +260,10 @@ raise_nofile() {
 need_tools
 "$SB/gen-cert.sh" "$BENCH_DIR/certs" || exit 1
 build_go_peer
+# Run a copy of the binary: the same one for every run, even if the tree is rebuilt meanwhile.
+if [ -x "$HW_BIN" ]; then
+  cp "$HW_BIN" "$BENCH_DIR/hookwarden" && HW_BIN=$BENCH_DIR/hookwarden
+fi
 hw_flags
 : >"$RAW"; : >"$FAIL"
 TABLE=$BENCH_DIR/bench-table.md; : >"$TABLE"
