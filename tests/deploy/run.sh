@@ -385,6 +385,16 @@ else
 {"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"00000000-0000-0000-0000-000000000001","kind":{"group":"batch","version":"v1","kind":"Job"},"resource":{"group":"batch","version":"v1","resource":"jobs"},"name":"migrate","namespace":"app","operation":"CREATE","userInfo":{"username":"helm"},"object":{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"migrate","namespace":"app","labels":{"hookwarden.io/migration":"true"}},"spec":{"template":{"spec":{"restartPolicy":"OnFailure","containers":[{"name":"atlas","image":"arigaio/atlas:0.30","args":["migrate","apply","--dir","file:///src/","-u","$(DB_URL)"]}]}}}},"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}}
 JSON
 fi
+big_review=$tmp/big-review.json
+python3 - "$review" "$big_review" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+req = r["request"]
+req["operation"] = "UPDATE"
+req["object"].setdefault("metadata", {}).setdefault("annotations", {})["padding"] = "x" * (1400 * 1024)
+req["oldObject"] = req["object"]
+json.dump(r, open(sys.argv[2], "w"))
+PY
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -428,6 +438,21 @@ serve_smoke() {
 			pass "$label: memory under load fits the Deployment ($mem)"
 		else
 			flunk "$label: memory under load fits the Deployment: peak below the limit, idle below the request ($mem)"
+		fi
+		# Worst case: 8 UPDATE reviews at once, each carrying a Job at etcd's
+		# ~1.5 MiB object limit twice (object and oldObject).
+		for i in $(seq 1 8); do
+			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+				--data-binary @"$big_review" "$url/mutate?timeout=5s" >"$tmp/load.$i" 2>&1 &
+		done
+		wait $(jobs -p | grep -vx "$server_pid") 2>/dev/null || true
+		answered=$(cat "$tmp"/load.* | grep -o '"allowed": *true' | wc -l)
+		hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$server_pid/status")
+		mem="peak RSS $((hwm / 1024)) KiB after $answered/8 allowed $(($(stat -c %s "$big_review") / 1024)) KiB reviews; limit $((lim / 1048576))Mi"
+		if [ "$answered" -eq 8 ] && [ "$hwm" -lt "$lim" ]; then
+			pass "$label: 8 concurrent largest-possible reviews stay under the memory limit ($mem)"
+		else
+			flunk "$label: 8 concurrent largest-possible reviews stay under the memory limit ($mem)"
 		fi
 		kill -TERM "$server_pid"
 		sleep 0.3
