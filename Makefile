@@ -42,8 +42,21 @@ SUITES   := $(sort $(wildcard tests/unit/check_*.c))
 TEST_OBJ := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%.o)
 TEST_BIN := $(BUILD)/check_hookwarden
 
-.PHONY: all test test-unit test-e2e test-san test-valgrind install clean
+.PHONY: all deps run test test-unit test-e2e test-san test-valgrind install clean
 all: $(BIN)
+
+# Installs missing Debian packages (as root); a no-op when all are there.
+deps:
+	mk/install-deps.sh test
+
+# Development server: built-in default policy, certificates in certs/dev,
+# https://127.0.0.1:8443/mutate. Stop with Ctrl-C.
+run:
+	mk/install-deps.sh build
+	$(MAKE) all
+	@test -f certs/dev/tls.crt || $(BIN) gen-certs --dir certs/dev --service hookwarden --namespace hookwarden
+	exec $(BIN) serve --tls-cert-file certs/dev/tls.crt --tls-private-key-file certs/dev/tls.key \
+	  --bind-address 127.0.0.1 --port 8443 --shutdown-grace-period 0
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -74,7 +87,8 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 -include mk/*.mk
 
 # Every suite, in the order a failure is cheapest to read.
-test: test-unit test-e2e test-san test-valgrind $(EXTRA_TESTS)
+test: deps
+	$(MAKE) test-unit test-e2e test-san test-valgrind $(EXTRA_TESTS)
 
 test-unit: $(TEST_BIN)
 	CK_FORK=yes $(TEST_BIN)

@@ -14,6 +14,7 @@ static const struct {
 } error_table[] = {
     [HW_OK] = {200, ""},
     [HW_EINVAL] = {400, "BadRequest"},
+    [HW_EAUTH] = {401, "Unauthorized"},
     [HW_ENOTFOUND] = {404, "NotFound"},
     [HW_EMETHOD] = {405, "MethodNotAllowed"},
     [HW_ETOOBIG] = {413, "RequestEntityTooLarge"},

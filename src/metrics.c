@@ -19,7 +19,7 @@
 static const double buckets[N_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                           0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
 static const char *const op_labels[N_OPS] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
-static const int bad_statuses[] = {400, 404, 405, 413, 415, 500, 503};
+static const int bad_statuses[] = {400, 401, 404, 405, 413, 415, 500, 503};
 #define N_BAD (sizeof(bad_statuses) / sizeof(bad_statuses[0]))
 
 static struct {
@@ -36,8 +36,6 @@ static struct {
     _Atomic int64_t cert_expiry;
     _Atomic int ready;
 } m;
-
-static const time_t started = 0;
 
 void
 hw_metrics_admission(const struct hw_response *res, double seconds)
@@ -214,7 +212,6 @@ render_server(struct hw_buf *out)
         atomic_load(&m.inflight), LOAD(m.conn_rejected), LOAD(m.reloads[0][1]), LOAD(m.reloads[0][0]),
         LOAD(m.reloads[1][1]), LOAD(m.reloads[1][0]), (long long)atomic_load(&m.cert_expiry),
         atomic_load(&m.ready), HW_VERSION);
-    (void)started;
     return rc;
 }
 

@@ -272,6 +272,38 @@ serve_get(struct MHD_Connection *conn, struct hw_server *s, enum route route)
     return ret;
 }
 
+/* With --client-ca-file, GnuTLS asked for a certificate during the
+ * handshake; accept the request only if one came and chains to that CA. */
+static int
+client_verified(struct MHD_Connection *conn, char *why, size_t whysz)
+{
+    const union MHD_ConnectionInfo *ci;
+    unsigned int status = 0;
+    gnutls_datum_t text;
+    int r;
+
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL) {
+        snprintf(why, whysz, "no TLS session");
+        return 0;
+    }
+    if (gnutls_certificate_get_peers(ci->tls_session, NULL) == NULL) {
+        snprintf(why, whysz, "a client certificate is required");
+        return 0;
+    }
+    r = gnutls_certificate_verify_peers2(ci->tls_session, &status);
+    if (r < 0 || status != 0) {
+        if (r >= 0 && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
+            snprintf(why, whysz, "client certificate rejected: %s", text.data);
+            gnutls_free(text.data);
+        } else {
+            snprintf(why, whysz, "client certificate rejected: %s", gnutls_strerror(r));
+        }
+        return 0;
+    }
+    return 1;
+}
+
 static enum route
 route_of(const char *url)
 {
@@ -306,6 +338,11 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
     char msg[256];
 
     rq->route = route_of(url);
+    /* Probes stay open (the kubelet has no client certificate); admission
+     * needs one when a client CA is configured. */
+    if (rq->route == ROUTE_MUTATE && s != NULL && s->opts.client_ca_pem != NULL &&
+        !client_verified(conn, msg, sizeof(msg)))
+        return send_error(conn, s, HW_EAUTH, msg, NULL, method, url);
     if (rq->route == ROUTE_NONE) {
         snprintf(msg, sizeof(msg), "no such path %.100s: hookwarden serves POST /mutate, GET "
                  "/healthz, /readyz, /metrics", url);

@@ -13,6 +13,7 @@
 enum hw_error_code {
     HW_OK = 0,
     HW_EINVAL,     /* invalid input: 400 */
+    HW_EAUTH,      /* no or untrusted client certificate: 401 */
     HW_ENOTFOUND,  /* unknown path: 404 */
     HW_EMETHOD,    /* wrong method: 405 */
     HW_ETOOBIG,    /* body over the limit: 413 */

@@ -31,7 +31,7 @@ hw_start() {
   HW_PORT=$(hw_free_port)
   HW_LOG="$HW_TMP/server-$name.log"
   "$HW_BIN" serve --tls-cert-file "$HW_CERTS/tls.crt" --tls-private-key-file "$HW_CERTS/tls.key" \
-    --bind-address 127.0.0.1 --port "$HW_PORT" "$@" 2>"$HW_LOG" &
+    --bind-address 127.0.0.1 --port "$HW_PORT" --shutdown-grace-period 0 "$@" 2>"$HW_LOG" &
   HW_PID=$!
   HW_URL="https://127.0.0.1:$HW_PORT/mutate"
   for _ in $(seq 100); do
