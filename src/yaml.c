@@ -443,6 +443,45 @@ add_value(struct loader *ld, json_t *v, int is_merge_key, yaml_mark_t mark)
     return rc;
 }
 
+/* !!binary: go-yaml decodes padded standard base64 (whitespace allowed)
+ * to a string; JSON can only carry it when that string is UTF-8. */
+static json_t *
+binary_scalar(struct loader *ld, const char *s, size_t len, yaml_mark_t mark)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(len / 4 * 3 + 3);
+    size_t n = 0, seen = 0, pad = 0;
+    unsigned long acc = 0;
+    int bad = 0;
+    json_t *v = NULL;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len && !bad; i++) {
+        const char *p = s[i] != '\0' ? strchr(alphabet, s[i]) : NULL;
+
+        if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
+            continue;
+        bad = (p == NULL && s[i] != '=') || (p != NULL && pad > 0);
+        pad += s[i] == '=';
+        acc = acc << 6 | (unsigned long)(p != NULL ? p - alphabet : 0);
+        if (++seen % 4 == 0) {
+            out[n++] = (char)(acc >> 16 & 0xff);
+            out[n++] = (char)(acc >> 8 & 0xff);
+            out[n++] = (char)(acc & 0xff);
+            acc = 0;
+        }
+    }
+    bad |= seen % 4 != 0 || pad > 2;
+    if (!bad && (v = json_stringn(out, n - pad)) == NULL)
+        bad = 1;
+    if (bad)
+        fail_at(ld, mark, "!!binary value is not padded base64 of UTF-8 text");
+    free(out);
+    return v;
+}
+
 /* The value of a tagged scalar. */
 static json_t *
 tagged_scalar(struct loader *ld, const char *tag, const char *s, size_t len, yaml_mark_t mark)
@@ -450,9 +489,10 @@ tagged_scalar(struct loader *ld, const char *tag, const char *s, size_t len, yam
     struct scalar sc;
     const char *t = strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0 ? tag + strlen(TAG_PREFIX) : NULL;
 
-    if (strcmp(tag, "!") == 0 || (t && (strcmp(t, "str") == 0 || strcmp(t, "binary") == 0 ||
-                                        strcmp(t, "timestamp") == 0)))
+    if (strcmp(tag, "!") == 0 || (t && (strcmp(t, "str") == 0 || strcmp(t, "timestamp") == 0)))
         return json_stringn(s, len);
+    if (t && strcmp(t, "binary") == 0)
+        return binary_scalar(ld, s, len, mark);
     resolve_plain(s, len, &sc);
     if (t && strcmp(t, "int") == 0 && sc.kind == SK_INT)
         return json_integer(sc.integer);
