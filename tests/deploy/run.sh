@@ -424,11 +424,13 @@ serve_smoke() {
 		local urls=() i mem req lim hwm rss idle answered
 		idle=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$server_pid/status")
 		for i in $(seq 1 50); do urls+=("$url/mutate?timeout=5s"); done
+		local loaders=()
 		for i in $(seq 1 8); do
 			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$review" "${urls[@]}" >"$tmp/load.$i" 2>&1 &
+			loaders+=($!)
 		done
-		wait $(jobs -p | grep -vx "$server_pid") 2>/dev/null || true
+		wait "${loaders[@]}" 2>/dev/null || true
 		answered=$(cat "$tmp"/load.* | grep -o '"allowed": *true' | wc -l)
 		read -r req lim < <(deployment_memory)
 		hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$server_pid/status")
@@ -441,11 +443,13 @@ serve_smoke() {
 		fi
 		# Worst case: 8 UPDATE reviews at once, each carrying a Job at etcd's
 		# ~1.5 MiB object limit twice (object and oldObject).
+		loaders=()
 		for i in $(seq 1 8); do
 			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$big_review" "$url/mutate?timeout=5s" >"$tmp/load.$i" 2>&1 &
+			loaders+=($!)
 		done
-		wait $(jobs -p | grep -vx "$server_pid") 2>/dev/null || true
+		wait "${loaders[@]}" 2>/dev/null || true
 		answered=$(cat "$tmp"/load.* | grep -o '"allowed": *true' | wc -l)
 		hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$server_pid/status")
 		mem="peak RSS $((hwm / 1024)) KiB after $answered/8 allowed $(($(stat -c %s "$big_review") / 1024)) KiB reviews; limit $((lim / 1048576))Mi"
@@ -547,7 +551,7 @@ done < <(grep -E '^!' .dockerignore)
 rootfs=$tmp/rootfs
 if [ "$ctx_ok" = 1 ] &&
 	check "image build, emulated: the .dockerignore context runs make all && make install DESTDIR=/rootfs PREFIX=/usr/local" \
-		sh -c 'cd "$1" && make --no-print-directory -j2 all && make --no-print-directory install DESTDIR="$2" PREFIX=/usr/local' sh "$ctx" "$rootfs" &&
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL sh -c 'cd "$1" && make --no-print-directory -j2 all && make --no-print-directory install DESTDIR="$2" PREFIX=/usr/local' sh "$ctx" "$rootfs" &&
 	check "image build, emulated: deploy/image/runtime-libs.sh collects the libraries" \
 		sh -c '"$1/deploy/image/runtime-libs.sh" "$2/usr/local/bin/hookwarden" "$2" >"$3"' sh "$ctx" "$rootfs" "$tmp/libs"; then
 	echo "    copied: $(tr '\n' ' ' <"$tmp/libs")"
