@@ -308,6 +308,13 @@ r.check("securityContext: non-root (fixed uid), read-only root, no privilege esc
   for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (pod[f]) fail(f);
   if (pod.initContainers?.length) fail("init containers");
 });
+r.check("Pod Security restricted: only restricted volume types, no hostPort, no hostPath", () => {
+  const allowed = new Set(["name", "configMap", "secret", "projected", "emptyDir", "downwardAPI", "csi", "ephemeral", "persistentVolumeClaim"]);
+  for (const v of pod.volumes ?? []) {
+    for (const k of Object.keys(v)) if (!allowed.has(k)) fail(`volume ${v.name} of type ${k}`);
+  }
+  for (const p of ctr.ports ?? []) if (p.hostPort) fail(`hostPort ${p.hostPort}`);
+});
 
 // The files the arguments name must come from read-only mounts of the right
 // Secret and ConfigMap keys.
