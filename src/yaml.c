@@ -284,6 +284,17 @@ static int
 fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* "tag:yaml.org,2002:map" is written "!!map" in YAML; show it that way. */
+static const char *
+short_tag(const char *tag, char *buf, size_t n)
+{
+    if (strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0)
+        snprintf(buf, n, "!!%s", tag + strlen(TAG_PREFIX));
+    else
+        snprintf(buf, n, "%s", tag);
+    return buf;
+}
+
 static int
 fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 {
@@ -487,6 +498,7 @@ static json_t *
 tagged_scalar(struct loader *ld, const char *tag, const char *s, size_t len, yaml_mark_t mark)
 {
     struct scalar sc;
+    char buf[96];
     const char *t = strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0 ? tag + strlen(TAG_PREFIX) : NULL;
 
     if (strcmp(tag, "!") == 0 || (t && (strcmp(t, "str") == 0 || strcmp(t, "timestamp") == 0)))
@@ -506,7 +518,7 @@ tagged_scalar(struct loader *ld, const char *tag, const char *s, size_t len, yam
               strcmp(t, "null") == 0))
         fail_at(ld, mark, "cannot read \"%.40s\" as !!%s", s, t);
     else
-        fail_at(ld, mark, "unsupported tag %.80s", tag);
+        fail_at(ld, mark, "unsupported tag %s on a scalar", short_tag(tag, buf, sizeof(buf)));
     return NULL;
 }
 
@@ -567,10 +579,12 @@ on_start(struct loader *ld, const yaml_event_t *ev, int is_map)
     const char *anchor = (const char *)(is_map ? ev->data.mapping_start.anchor
                                                : ev->data.sequence_start.anchor);
     struct frame *f;
+    char buf[96];
 
     if (tag != NULL && strcmp(tag, "!") != 0 &&
         strcmp(tag, is_map ? TAG_PREFIX "map" : TAG_PREFIX "seq") != 0)
-        return fail_at(ld, ev->start_mark, "unsupported tag %.80s", tag);
+        return fail_at(ld, ev->start_mark, "unsupported tag %s on a %s",
+                       short_tag(tag, buf, sizeof(buf)), is_map ? "mapping" : "sequence");
     if (ld->depth == HW_YAML_MAX_DEPTH)
         return fail_at(ld, ev->start_mark, "nested deeper than %d levels", HW_YAML_MAX_DEPTH);
     f = &ld->stack[ld->depth];
