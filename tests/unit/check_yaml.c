@@ -382,7 +382,7 @@ START_TEST(test_yaml_emit_round_trips_tricky_strings)
     ck_assert_int_eq(hw_yaml_emit(v, &out, &err), 0);
     s = parse_ok(out.data, out.len);
     ck_assert_uint_eq(s->n_docs, 1);
-    ck_assert_msg(json_equal(v, s->docs[0].value), "%s did not round-trip:\n%s", str, out.data);
+    ck_assert_msg(json_equal(v, s->docs[0].value), "%s did not round-trip:\n%.1500s", str, out.data);
     hw_yaml_free(s);
     hw_buf_free(&out);
     json_decref(v);
@@ -489,7 +489,7 @@ fixture_round_trip(const char *path, const char *name)
     hw_buf_init(&out, 0);
     ck_assert_int_eq(hw_yaml_emit(job, &out, &err), 0);
     as_yaml = parse_ok(out.data, out.len);
-    ck_assert_msg(json_equal(job, as_yaml->docs[0].value), "%s emitted differs:\n%s", name, out.data);
+    ck_assert_msg(json_equal(job, as_yaml->docs[0].value), "%s emitted differs:\n%.1500s", name, out.data);
     hw_yaml_free(as_yaml);
     hw_yaml_free(as_json);
     hw_buf_free(&out);

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * render and lint, driven through hw_render_main() exactly as main() calls
+ * it, with stdout and stderr captured. The central check: for every chart
+ * stream in tests/data/render/charts (each fixture Job among a ConfigMap, a
+ * Service and a Deployment), render's output for the Job equals what the
+ * webhook's answer makes of the same Job (the handler's patch applied by
+ * the independent applier in testutil), and every other document comes out
+ * byte for byte as it went in.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hookwarden/config.h"
+#include "hookwarden/handler.h"
+#include "hookwarden/render.h"
+#include "hookwarden/yaml.h"
+#include "testutil.h"
+
+#define PULL_SECRET "registry-credentials"
+
+static const char *const charts[] = {
+    "airflow", "gitlab", "harbor", "hydra", "kong", "mastodon",
+    "posthog", "redash", "sentry", "temporal", "zitadel",
+};
+
+struct cli {
+    int rc;
+    char *out, *err;
+    size_t out_len;
+};
+
+static char *
+slurp_fd(int fd, size_t *len)
+{
+    struct hw_buf b;
+    char chunk[4096];
+    ssize_t n;
+
+    hw_buf_init(&b, 0);
+    hw_buf_append(&b, "", 0);  /* NUL-terminated even when empty */
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        hw_buf_append(&b, chunk, (size_t)n);
+    close(fd);
+    return hw_buf_steal(&b, len);
+}
+
+/* Runs "hookwarden ARGS..." in-process; stdin_path (or NULL) feeds "-". */
+static void
+run(struct cli *c, const char *stdin_path, const char *const *args)
+{
+    char *argv[32] = {"hookwarden"};
+    int argc = 1, fds[3], saved[3];
+    char tmpl[2][32] = {"/tmp/hw-render-o.XXXXXX", "/tmp/hw-render-e.XXXXXX"};
+    struct hw_config cfg;
+    struct hw_error err = {0};
+
+    for (; args[argc - 1] != NULL; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    ck_assert_int_eq(hw_config_parse(argc, argv, &cfg, &err), 0);
+    fds[1] = mkstemp(tmpl[0]);
+    fds[2] = mkstemp(tmpl[1]);
+    fds[0] = stdin_path ? open(stdin_path, O_RDONLY) : open("/dev/null", O_RDONLY);
+    ck_assert(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+    unlink(tmpl[0]);
+    unlink(tmpl[1]);
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < 3; i++) {
+        saved[i] = dup(i);
+        dup2(fds[i], i);
+    }
+    c->rc = hw_render_main(&cfg);
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < 3; i++) {
+        dup2(saved[i], i);
+        close(saved[i]);
+    }
+    clearerr(stdin);
+    close(fds[0]);
+    c->out = slurp_fd(fds[1], &c->out_len);
+    c->err = slurp_fd(fds[2], NULL);
+}
+
+static void
+cli_clear(struct cli *c)
+{
+    free(c->out);
+    free(c->err);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A path under tests/data/render; valid for the next seven calls. */
+static char *
+data_path(const char *rel)
+{
+    static char paths[8][4096];
+    static unsigned next;
+    char *path = paths[next++ % 8];
+
+    snprintf(path, sizeof(paths[0]), "%s/render/%s", HW_TEST_DATA, rel);
+    return path;
+}
+
+static struct hw_yaml_stream *
+parse(const char *text, size_t len)
+{
+    struct hw_error err = {0};
+    struct hw_yaml_stream *s = hw_yaml_parse(text, len, "test", &err);
+
+    ck_assert_msg(s != NULL, "cannot parse: %s", err.msg);
+    return s;
+}
+
+/* ---- what the webhook makes of a Job ---- */
+
+static size_t
+b64decode(const char *in, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned long acc = 0;
+    size_t n = 0, bits = 0;
+
+    for (; *in && *in != '='; in++) {
+        acc = acc << 6 | (unsigned long)(strchr(a, *in) - a);
+        if ((bits += 6) >= 8)
+            out[n++] = (char)(acc >> (bits -= 8) & 0xff);
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* The Job after the webhook's answer to a CREATE of it is applied. */
+static json_t *
+webhook_result(const json_t *job)
+{
+    const char *secrets[] = {PULL_SECRET};
+    struct hw_policy_overrides ov = {.pull_secrets = secrets, .n_pull_secrets = 1};
+    struct hw_policy *p = hw_policy_new_default(&ov, NULL);
+    struct hw_response res = {0};
+    char *body = tu_review(job, "CREATE", "admission.k8s.io/v1", NULL), *ptext;
+    json_t *answer, *patch, *result;
+    const char *b64, *why = NULL;
+
+    hw_handler_mutate(p, body, strlen(body), &res);
+    ck_assert_int_eq(res.status, 200);
+    answer = json_loads(res.body, 0, NULL);
+    b64 = json_string_value(json_object_get(json_object_get(answer, "response"), "patch"));
+    if (b64 == NULL) {
+        result = json_deep_copy(job);
+    } else {
+        ptext = malloc(strlen(b64) + 1);
+        b64decode(b64, ptext);
+        patch = json_loads(ptext, 0, NULL);
+        result = tu_apply_patch(job, patch, &why);
+        ck_assert_msg(result != NULL, "patch does not apply: %s", why);
+        json_decref(patch);
+        free(ptext);
+    }
+    json_decref(answer);
+    hw_response_clear(&res);
+    free(body);
+    hw_policy_unref(p);
+    return result;
+}
+
+static int
+is_job(const json_t *v)
+{
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+
+    return kind != NULL && strcmp(kind, "Job") == 0;
+}
+
+/* ---- render ---- */
+
+START_TEST(test_render_agrees_with_the_webhook_and_changes_nothing_else)
+{
+    char rel[128];
+    const char *path;
+    struct cli c = {0};
+    size_t len, jobs = 0;
+    char *in;
+    struct hw_yaml_stream *si, *so;
+
+    snprintf(rel, sizeof(rel), "charts/%s.yaml", charts[_i]);
+    path = data_path(rel);
+    in = tu_read(path, &len);
+    run(&c, NULL, (const char *[]){"render", "-f", path, "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_msg(c.rc == 0, "render failed: %s", c.err);
+    si = parse(in, len);
+    so = parse(c.out, c.out_len);
+    ck_assert_uint_eq(si->n_docs, so->n_docs);
+    for (size_t i = 0; i < si->n_docs; i++) {
+        const struct hw_yaml_doc *a = &si->docs[i], *b = &so->docs[i];
+
+        if (is_job(a->value)) {
+            json_t *want = webhook_result(a->value);
+            char *got = json_dumps(b->value, JSON_SORT_KEYS | JSON_INDENT(1));
+
+            ck_assert_msg(json_equal(want, b->value), "%s: render differs from the webhook:\n%.1500s",
+                          charts[_i], got);
+            jobs++;
+            free(got);
+            json_decref(want);
+        } else {
+            ck_assert_uint_eq(a->end - a->start, b->end - b->start);
+            ck_assert_int_eq(memcmp(in + a->start, c.out + b->start, a->end - a->start), 0);
+        }
+    }
+    ck_assert_uint_eq(jobs, 1);
+    hw_yaml_free(si);
+    hw_yaml_free(so);
+    free(in);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_leaves_its_own_output_unchanged)
+{
+    char rel[128], tmp[] = "/tmp/hw-render-again.XXXXXX";
+    struct cli first = {0}, second = {0};
+    int fd = mkstemp(tmp);
+
+    snprintf(rel, sizeof(rel), "charts/%s.yaml", charts[_i]);
+    run(&first, NULL,
+        (const char *[]){"render", "-f", data_path(rel), "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_int_eq(first.rc, 0);
+    ck_assert_int_eq(write(fd, first.out, first.out_len), (ssize_t)first.out_len);
+    close(fd);
+    run(&second, NULL, (const char *[]){"render", "-f", tmp, "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_int_eq(second.rc, 0);
+    ck_assert_str_eq(second.err, "");
+    ck_assert_uint_eq(second.out_len, first.out_len);
+    ck_assert_int_eq(memcmp(second.out, first.out, first.out_len), 0);
+    unlink(tmp);
+    cli_clear(&first);
+    cli_clear(&second);
+}
+END_TEST
+
+START_TEST(test_render_makes_the_atlas_job_a_hook_as_the_golden_file_shows)
+{
+    struct cli c = {0};
+    size_t len;
+    char *want = tu_read(data_path("atlas/expected.yaml"), &len);
+
+    run(&c, NULL, (const char *[]){"render", "-f", data_path("atlas/input.yaml"),
+                                   "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_str_eq(c.out, want);
+    ck_assert_ptr_nonnull(strstr(c.err, ":2:Job/shop-migrate: warning: restartPolicy OnFailure "
+                                        "replaced by Never"));
+    free(want);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_reads_stdin_like_a_file)
+{
+    struct cli from_file = {0}, from_stdin = {0};
+    const char *path = data_path("atlas/input.yaml");
+
+    run(&from_file, NULL, (const char *[]){"render", "-f", path, NULL});
+    run(&from_stdin, path, (const char *[]){"render", NULL});
+    ck_assert_int_eq(from_stdin.rc, 0);
+    ck_assert_str_eq(from_stdin.out, from_file.out);
+    ck_assert_ptr_nonnull(strstr(from_stdin.err, "<stdin>:2:Job/shop-migrate: warning: "));
+    cli_clear(&from_file);
+    cli_clear(&from_stdin);
+}
+END_TEST
+
+START_TEST(test_render_writes_a_changed_json_object_as_yaml)
+{
+    char path[4096];
+    struct cli c = {0};
+    json_t *job, *want;
+    struct hw_yaml_stream *s;
+    char tmp[] = "/tmp/hw-render-json.XXXXXX";
+    int fd = mkstemp(tmp);
+
+    snprintf(path, sizeof(path), "%s/jobs/airflow-migrate.json", tu_fixtures());
+    job = tu_json(path);
+    json_object_set_new(json_object_get(job, "metadata"), "labels",
+                        json_pack("{s:s}", "hookwarden.io/migration", "true"));
+    ck_assert_int_eq(json_dumpfd(job, fd, JSON_INDENT(2)), 0);
+    close(fd);
+    run(&c, NULL, (const char *[]){"render", "-f", tmp, "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_int_eq(strncmp(c.out, "apiVersion: batch/v1\nkind: Job\n", 31), 0);
+    s = parse(c.out, c.out_len);
+    want = webhook_result(job);
+    ck_assert(json_equal(want, s->docs[0].value));
+    json_decref(want);
+    json_decref(job);
+    hw_yaml_free(s);
+    unlink(tmp);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_applies_the_policy_to_list_items)
+{
+    struct cli c = {0};
+    struct hw_yaml_stream *s;
+    json_t *items;
+
+    run(&c, NULL, (const char *[]){"render", "-f", data_path("list.json"), NULL});
+    ck_assert_int_eq(c.rc, 0);
+    s = parse(c.out, c.out_len);
+    items = json_object_get(s->docs[0].value, "items");
+    ck_assert_uint_eq(json_array_size(items), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(items, 0),
+                                                                       "data"), "a")), "1");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(
+                         json_array_get(items, 1), "metadata"), "annotations"), "helm.sh/hook")),
+                     "pre-install,pre-upgrade");
+    ck_assert_ptr_nonnull(strstr(c.err, "list.json:1.items[1]:Job/migrate: warning: "));
+    hw_yaml_free(s);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_copies_streams_without_selected_jobs_byte_for_byte)
+{
+    static const char *const inputs[] = {"", "# only a comment\n", "---\n---\n",
+                                         "lint/clean.yaml"};
+    const char *text = inputs[_i];
+    char tmp[] = "/tmp/hw-render-same.XXXXXX";
+    struct cli c = {0};
+    size_t len = 0;
+    char *owned = NULL;
+    int fd = mkstemp(tmp);
+
+    if (strstr(text, ".yaml") != NULL)
+        text = owned = tu_read(data_path(text), &len);
+    len = strlen(text);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    /* clean.yaml's Job is labelled but already what the default policy wants. */
+    run(&c, NULL, (const char *[]){"render", "-f", tmp, NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.out_len, len);
+    ck_assert_int_eq(memcmp(c.out, text, len), 0);
+    unlink(tmp);
+    free(owned);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_joins_several_files_into_one_stream)
+{
+    struct cli c = {0};
+    size_t la, lb;
+    char *a = tu_read(data_path("lint/clean.yaml"), &la), *b = tu_read(data_path("charts/kong.yaml"), &lb);
+    struct hw_yaml_stream *s;
+
+    /* The second file starts with "---"; the third does not and gets one. */
+    run(&c, NULL, (const char *[]){"render", "-f", data_path("lint/clean.yaml"), "-f",
+                                   data_path("charts/kong.yaml"), "-f",
+                                   data_path("lint/clean.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_int_eq(memcmp(c.out, a, la), 0);
+    ck_assert_int_eq(memcmp(c.out + la, "---\n# Source: kong/templates/configmap.yaml\n", 44), 0);
+    ck_assert_int_eq(memcmp(c.out + c.out_len - la - 4, "---\n", 4), 0);
+    ck_assert_int_eq(memcmp(c.out + c.out_len - la, a, la), 0);
+    s = parse(c.out, c.out_len);
+    ck_assert_uint_eq(s->n_docs, 1 + 4 + 1);
+    ck_assert_int_ne(memcmp(c.out + la, b, lb), 0);  /* kong's Job changed */
+    hw_yaml_free(s);
+    free(a);
+    free(b);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_fails_on_a_denial_and_writes_nothing)
+{
+    struct cli c = {0};
+
+    run(&c, NULL, (const char *[]){"render", "--config", data_path("policy-deny.json"), "-f",
+                                   data_path("lint/bad-hook.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 1);
+    ck_assert_uint_eq(c.out_len, 0);
+    ck_assert_ptr_nonnull(strstr(c.err, "bad-hook.yaml:2:Job/shop-migrate: denied: Job "
+                                        "\"shop/shop-migrate\" violates rule unknown-hook-value: "
+                                        "helm.sh/hook has unknown event \"before-install\""));
+    ck_assert_ptr_nonnull(strstr(c.err, "hookwarden render: 1 denied, 0 invalid; nothing written\n"));
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_reports_malformed_yaml_with_line_and_column)
+{
+    struct cli c = {0};
+    char want[4200];
+
+    snprintf(want, sizeof(want), "%s:5:2: did not find expected key (while parsing a block "
+             "mapping at line 1, column 1)\n", data_path("malformed.yaml"));
+    run(&c, NULL, (const char *[]){"render", "-f", data_path("malformed.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 1);
+    ck_assert_uint_eq(c.out_len, 0);
+    ck_assert_int_eq(strncmp(c.err, want, strlen(want)), 0);
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_render_exits_2_when_it_cannot_run)
+{
+    struct cli c = {0};
+
+    run(&c, NULL, (const char *[]){"render", "-f", "/nonexistent/chart.yaml", NULL});
+    ck_assert_int_eq(c.rc, 2);
+    ck_assert_str_eq(c.err, "hookwarden: /nonexistent/chart.yaml: cannot open: No such file or "
+                            "directory\n");
+    cli_clear(&c);
+    run(&c, NULL, (const char *[]){"render", "--config", "/nonexistent/policy.json", NULL});
+    ck_assert_int_eq(c.rc, 2);
+    ck_assert_uint_eq(c.out_len, 0);
+    cli_clear(&c);
+}
+END_TEST
+
+/* ---- lint ---- */
+
+static const struct {
+    const char *file, *config;
+    int strict, rc;
+    const char *out;
+} lint_cases[] = {
+    {"lint/clean.yaml", NULL, 1, 0, ""},
+    {"atlas/input.yaml", NULL, 0, 0,
+     "F:2:Job/shop-migrate: policy: warn: restartPolicy OnFailure replaced by Never: a failed "
+     "migration must not restart in place\n"
+     "F:2:Job/shop-migrate: not-a-hook: warn: not a Helm hook: this Job runs with the rollout and "
+     "blocks the next upgrade; set helm.sh/hook in the chart\n"},
+    {"atlas/input.yaml", NULL, 1, 1, NULL},
+    {"atlas/expected.yaml", NULL, 1, 0, ""},
+    {"lint/bad-hook.yaml", "policy-deny.json", 0, 1,
+     "F:2:Job/shop-migrate: unknown-hook-value: deny: helm.sh/hook has unknown event "
+     "\"before-install\": Helm skips this Job entirely. Fix: use only pre-install, post-install, "
+     "pre-upgrade, post-upgrade, pre-delete, post-delete, pre-rollback, post-rollback or test in "
+     "helm.sh/hook\n"
+     "F:2:Job/shop-migrate: active-deadline: warn: activeDeadlineSeconds is not set: a hung "
+     "migration runs into Helm's 300s timeout\n"},
+    {"list.json", "policy-deny.json", 0, 1,
+     "F:1.items[1]:Job/migrate: policy: warn: restartPolicy OnFailure replaced by Never: a failed "
+     "migration must not restart in place\n"
+     "F:1.items[1]:Job/migrate: not-a-hook: deny: not a Helm hook: this Job runs with the rollout "
+     "and blocks the next upgrade; set helm.sh/hook in the chart. Fix: make it a hook in the "
+     "chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade (many charts have a value "
+     "such as useHelmHooks), or render the chart through \"hookwarden render\" as a Helm 4 "
+     "post-renderer\n"
+     "F:1.items[1]:Job/migrate: active-deadline: warn: activeDeadlineSeconds is not set: a hung "
+     "migration runs into Helm's 300s timeout\n"},
+    {"malformed.yaml", NULL, 0, 1, ""},
+};
+
+/* Replaces each "F:" at a line start of tmpl with the file's path. */
+static char *
+expand(const char *tmpl, const char *file)
+{
+    struct hw_buf b;
+
+    hw_buf_init(&b, 0);
+    hw_buf_append(&b, "", 0);
+    for (const char *p = tmpl; *p; p++) {
+        if (p[0] == 'F' && p[1] == ':' && (p == tmpl || p[-1] == '\n'))
+            hw_buf_append_str(&b, file);
+        else
+            hw_buf_append(&b, p, 1);
+    }
+    return hw_buf_steal(&b, NULL);
+}
+
+START_TEST(test_lint_prints_one_line_per_finding_and_exits_by_severity)
+{
+    const char *args[10] = {"lint", "-f", NULL};
+    char path[4096], config[4096];
+    size_t n = 3;
+    struct cli c = {0};
+
+    snprintf(path, sizeof(path), "%s", data_path(lint_cases[_i].file));
+    args[2] = path;
+    if (lint_cases[_i].config != NULL) {
+        snprintf(config, sizeof(config), "%s", data_path(lint_cases[_i].config));
+        args[n++] = "--config";
+        args[n++] = config;
+    }
+    if (lint_cases[_i].strict)
+        args[n++] = "--strict";
+    args[n] = NULL;
+    run(&c, NULL, args);
+    ck_assert_int_eq(c.rc, lint_cases[_i].rc);
+    if (lint_cases[_i].out != NULL) {
+        char *want = expand(lint_cases[_i].out, path);
+
+        ck_assert_str_eq(c.out, want);
+        free(want);
+    }
+    ck_assert_ptr_nonnull(strstr(c.err, "hookwarden lint: "));
+    cli_clear(&c);
+}
+END_TEST
+
+START_TEST(test_lint_never_writes_manifests)
+{
+    struct cli c = {0};
+
+    run(&c, NULL, (const char *[]){"lint", "-f", data_path("charts/kong.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_ptr_null(strstr(c.out, "apiVersion"));
+    ck_assert_ptr_nonnull(strstr(c.err, "hookwarden lint: 4 documents, 1 selected, 2 warnings, "
+                                        "0 denied, 0 invalid\n"));
+    cli_clear(&c);
+}
+END_TEST
+
+Suite *hw_suite_render(void);
+
+Suite *
+hw_suite_render(void)
+{
+    Suite *s = suite_create("render");
+    TCase *t = tcase_create("render");
+
+    tcase_add_loop_test(t, test_render_agrees_with_the_webhook_and_changes_nothing_else, 0,
+                        sizeof(charts) / sizeof(charts[0]));
+    tcase_add_loop_test(t, test_render_leaves_its_own_output_unchanged, 0,
+                        sizeof(charts) / sizeof(charts[0]));
+    tcase_add_test(t, test_render_makes_the_atlas_job_a_hook_as_the_golden_file_shows);
+    tcase_add_test(t, test_render_reads_stdin_like_a_file);
+    tcase_add_test(t, test_render_writes_a_changed_json_object_as_yaml);
+    tcase_add_test(t, test_render_applies_the_policy_to_list_items);
+    tcase_add_loop_test(t, test_render_copies_streams_without_selected_jobs_byte_for_byte, 0, 4);
+    tcase_add_test(t, test_render_joins_several_files_into_one_stream);
+    tcase_add_test(t, test_render_fails_on_a_denial_and_writes_nothing);
+    tcase_add_test(t, test_render_reports_malformed_yaml_with_line_and_column);
+    tcase_add_test(t, test_render_exits_2_when_it_cannot_run);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("lint");
+    tcase_add_loop_test(t, test_lint_prints_one_line_per_finding_and_exits_by_severity, 0,
+                        sizeof(lint_cases) / sizeof(lint_cases[0]));
+    tcase_add_test(t, test_lint_never_writes_manifests);
+    suite_add_tcase(s, t);
+    return s;
+}
