@@ -29,7 +29,7 @@
 #   SCALE_SERVER=hookwarden   (or go-json / nginx-tls-2w, to try the scaling mode)
 #   SCALE_SIZES="4096 65536 262144 1048576"  SCALE_CONNS="32 256 1000 2000"
 #   SCALE_BODY_CONNS=32  SCALE_RATE=50 (fixed-rate phase of the scaling runs; runs with
-#   1000+ conns measure for at least 5 s)
+#   1000+ conns measure for at least 10 s)
 #   HOOKWARDEN_BIN=<repo>/build/hookwarden  HW_SHARED=<repo>/../shared
 #   BENCH_DIR=a new /tmp/hookwarden-bench.XXXXXX: certificates, bodies, logs, results
 #   PORT_BASE=18400  SERVER_CPUS= CLIENT_CPUS= (taskset lists for run.sh; empty = unpinned)
@@ -179,14 +179,19 @@ run_one() {
     reason="ulimit -n $(ulimit -n) too low for $conns conns"
     printf '%s\t%s\t%s\n' "$scen" "$name" "$reason" >>"$FAIL"; log "  skipped: $reason"; return
   fi
-  # run.sh is bounded itself; timeout only guards against a hang (it signals run.sh's
-  # whole process group, so run.sh's EXIT trap still stops the server).
-  BODY=$body CONNS=$conns RATE=$rate DURATION=${RUN_DURATION:-$DURATION} RESULTS="$BENCH_DIR/results-$mode.tsv" TAG="$scen r$round" \
-    timeout -k 10 $((WARMUP + ${RUN_DURATION:-$DURATION} + RATE_DURATION + 60)) \
-    "$SB/run.sh" -n "$name" "$port" -- "${CMD[@]}" >"$BENCH_DIR/logs/$id.out" 2>"$BENCH_DIR/logs/$id.err" &
-  CUR_PID=$!
-  wait "$CUR_PID"; rc=$?
-  CUR_PID=""
+  local dur=${RUN_DURATION:-$DURATION} try
+  for try in 1 2; do
+    # run.sh is bounded itself; timeout only guards against a hang (it signals run.sh's
+    # whole process group, so run.sh's EXIT trap still stops the server).
+    BODY=$body CONNS=$conns RATE=$rate DURATION=$dur RESULTS="$BENCH_DIR/results-$mode.tsv" \
+      TAG="$scen r$round" timeout -k 10 $((WARMUP + dur + RATE_DURATION + 60)) \
+      "$SB/run.sh" -n "$name" "$port" -- "${CMD[@]}" >"$BENCH_DIR/logs/$id.out" 2>"$BENCH_DIR/logs/$id.err" &
+    CUR_PID=$!
+    wait "$CUR_PID"; rc=$?
+    CUR_PID=""
+    # A TERM/INT that did not come from us (someone's pkill on a shared machine): once more.
+    case $rc in 130 | 143) [ $try = 1 ] && log "  run.sh was killed from outside (exit $rc); again" ;; *) break ;; esac
+  done
   grep -v '^RESULT' "$BENCH_DIR/logs/$id.out" | sed 's/^/  /' >&2
   if [ $rc -eq 0 ] && grep -q '^RESULT' "$BENCH_DIR/logs/$id.out"; then
     grep '^RESULT' "$BENCH_DIR/logs/$id.out" | sed "s/^RESULT /RESULT scenario=$scen round=$round /" | tee -a "$RAW" >&2
@@ -262,6 +267,7 @@ need_tools
 build_go_peer
 # Run a copy of the binary: the same one for every run, even if the tree is rebuilt meanwhile.
 if [ -x "$HW_BIN" ]; then
+  log "hookwarden: $HW_BIN ($(stat -c %y "$HW_BIN" | cut -d. -f1)), run as $BENCH_DIR/hookwarden"
   cp "$HW_BIN" "$BENCH_DIR/hookwarden" && HW_BIN=$BENCH_DIR/hookwarden
 fi
 hw_flags
@@ -269,7 +275,7 @@ hw_flags
 TABLE=$BENCH_DIR/bench-table.md; : >"$TABLE"
 PER_RUN=$((WARMUP + DURATION + RATE_DURATION + 3))
 T0=$(date +%s)
-log "BENCH_DIR=$BENCH_DIR  hookwarden=$HW_BIN  shared=$HW_SHARED"
+log "BENCH_DIR=$BENCH_DIR  shared=$HW_SHARED"
 
 if [ "$MODE" = main ] || [ "$MODE" = all ]; then
   main_plan
@@ -305,10 +311,10 @@ if [ "$MODE" = scaling ] || [ "$MODE" = all ]; then
     for p in "${PLAN[@]}"; do
       IFS='|' read -r scen conns body <<<"$p"
       [ "$ROUND" = 1 ] && printf '%s\t%s\t%s\t%s\n' "$scen" "$SCALE_SERVER" "$(stat -c %s "$body")" "$conns" >>"$BENCH_DIR/plan-scaling.tsv"
-      # Opening 1000+ TLS connections takes seconds on 2 cores: a shorter window can end
-      # before the first response, and report 0 req/s.
+      # Opening 1000+ TLS connections at once takes seconds on 2 cores (more on a busy
+      # machine): a shorter window can end before the first response, and report 0 req/s.
       RUN_DURATION=$DURATION
-      [ "$conns" -ge 1000 ] && [ "$DURATION" -lt 5 ] && RUN_DURATION=5
+      [ "$conns" -ge 1000 ] && [ "$DURATION" -lt 10 ] && RUN_DURATION=10
       run_one scaling "$scen" "$SCALE_SERVER" "$PORT_BASE" "$body" "$conns" "$SCALE_RATE"
       RUN_DURATION=
     done

@@ -91,6 +91,8 @@ def f2(x):
 
 
 def rps_cell(s):
+    if s["rps"] == 0:
+        return "0 (no response in the window)"
     if s["n"] > 1:
         return f"{s['rps']:.0f} ({s['rps_min']:.0f}-{s['rps_max']:.0f})"
     return f"{s['rps']:.0f}"
@@ -182,6 +184,8 @@ def main_scaling(d):
         m = re.search(r"--connection-limit (\d+)", rows[-1].get("cmd", "")) if rows else None
         if m:
             case += f" (--connection-limit {m.group(1)})"
+        if rows and rows[-1].get("duration") not in (None, env("DURATION", "5")):
+            case += f" ({rows[-1]['duration']} s window)"
         if s is None:
             print(f"| {case} | {size} | {conns} | {failed_cell((scen, srv), fails, notes)} " + "| - " * 7 + "|")
             continue
