@@ -277,6 +277,7 @@ struct loader {
     size_t n_anchors, cap_anchors;
     size_t nodes, alias_nodes;       /* in the whole stream */
     struct hw_yaml_stream *out;
+    size_t docs_cap;
     struct hw_yaml_doc *doc;         /* the document being read */
 };
 
@@ -655,11 +656,16 @@ begin_doc(struct loader *ld, const yaml_event_t *ev)
 {
     struct hw_yaml_stream *s = ld->out;
     size_t start = s->n_docs == 0 ? 0 : byte_at(&ld->pm, ev->start_mark.index);
-    void *p = realloc(s->docs, (s->n_docs + 1) * sizeof(s->docs[0]));
 
-    if (p == NULL)
-        return oom(ld);
-    s->docs = p;
+    if (s->n_docs == ld->docs_cap) {
+        size_t cap = ld->docs_cap ? ld->docs_cap * 2 : 8;
+        void *p = realloc(s->docs, cap * sizeof(s->docs[0]));
+
+        if (p == NULL)
+            return oom(ld);
+        s->docs = p;
+        ld->docs_cap = cap;
+    }
     if (s->n_docs > 0)
         s->docs[s->n_docs - 1].end = start;
     ld->doc = &s->docs[s->n_docs++];
