@@ -156,7 +156,7 @@ hw_flags() {
 build_go_peer() {
   want go-json || return 0
   command -v go >/dev/null 2>&1 || return 0
-  (cd "$SB/peers/go-webhook" && GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$BENCH_DIR/gopath" \
+  (cd "$SB/peers/go-webhook" && GO111MODULE=off GOFLAGS='' GOPROXY=off GOPATH="$BENCH_DIR/gopath" \
      GOCACHE="$BENCH_DIR/gocache" go build -o "$BENCH_DIR/go-webhook" .) >"$BENCH_DIR/logs/go-build.log" 2>&1 ||
     log "Go peer build failed, see $BENCH_DIR/logs/go-build.log"
 }
