@@ -135,6 +135,36 @@ check "lint --strict passes render's output (the Helm 4 post-renderer path)" tes
 rc=0; "$HW_BIN" lint -f - <"$RDATA/charts/kong.yaml" >"$RD/lint.out" 2>/dev/null || rc=$?
 check "lint reads helm template output on stdin" grep -q '^<stdin>:4:Job/' "$RD/lint.out"
 
+# ---- the Helm 4 plugin, run the way Helm's subprocess runtime runs it ----
+PLUGIN="$HERE/../../deploy/helm-plugin"
+sim_read "$PLUGIN/plugin.yaml" >"$RD/plugin.json" 2>&1
+check "plugin.yaml is a valid Helm 4 postrenderer/v1 manifest" python3 - "$RD/plugin.json" <<'PY'
+import json, re, sys
+m = json.load(open(sys.argv[1]))
+# internal/plugin/metadata_v1.go Validate(), schema for postrenderer/v1, subprocess runtime
+assert m["apiVersion"] == "v1" and m["type"] == "postrenderer/v1" and m["runtime"] == "subprocess", m
+assert re.match(r"^[A-Za-z0-9_-]+$", m["name"]) and re.match(r"^\d+\.\d+\.\d+$", m["version"]), m
+assert m["runtimeConfig"]["platformCommand"][0]["command"].startswith("${HELM_PLUGIN_DIR}/"), m
+PY
+plugin_cmd=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runtimeConfig"]["platformCommand"][0]["command"])' "$RD/plugin.json")
+plugin_cmd=${plugin_cmd//\$\{HELM_PLUGIN_DIR\}/$PLUGIN}
+HELM_PLUGIN_NAME=hookwarden HELM_PLUGIN_DIR="$PLUGIN" HOOKWARDEN_BIN="$HW_BIN" \
+  "$plugin_cmd" --image-pull-secret "$SECRET" <"$RDATA/atlas/input.yaml" >"$RD/plugin.out" 2>/dev/null
+check "the plugin command turns the Atlas Job into a hook (--post-renderer-args passed on)" \
+  cmp "$RD/plugin.out" "$RDATA/atlas/expected.yaml"
+HELM_PLUGIN_DIR="$PLUGIN" HOOKWARDEN_BIN="$HW_BIN" "$plugin_cmd" \
+  <"$RDATA/helm4/postrender-input.yaml" >"$RD/plugin4.yaml" 2>/dev/null
+check "the plugin keeps Helm 4's postrender-filename annotation and adds the hook" python3 - "$RD/plugin4.yaml" <<'PY'
+import re, sys
+job = open(sys.argv[1]).read().split("\n---\n")[1]
+assert "postrenderer.helm.sh/postrender-filename: shop/templates/migrate-job.yaml" in job, job
+assert re.search(r"(?m)^    helm.sh/hook: pre-install,pre-upgrade$", job), job
+PY
+rc=0; HELM_PLUGIN_DIR="$PLUGIN" HOOKWARDEN_BIN="$HW_BIN" HOOKWARDEN_POLICY="$RDATA/policy-deny.json" \
+  HOOKWARDEN_LOG="$RD/plugin.log" "$plugin_cmd" <"$RDATA/lint/bad-hook.yaml" >"$RD/plugin.out" 2>/dev/null || rc=$?
+check "the plugin fails on a denial, with the message in HOOKWARDEN_LOG" \
+  bash -c "[ $rc = 1 ] && [ ! -s '$RD/plugin.out' ] && grep -q 'violates rule unknown-hook-value' '$RD/plugin.log'"
+
 # ---- failures ----
 rc=0; "$HW_BIN" render --config "$RDATA/policy-deny.json" -f "$RDATA/lint/bad-hook.yaml" \
   >"$RD/deny.out" 2>"$RD/deny.err" || rc=$?

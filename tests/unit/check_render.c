@@ -262,6 +262,33 @@ START_TEST(test_render_makes_the_atlas_job_a_hook_as_the_golden_file_shows)
 }
 END_TEST
 
+/* Helm 4's combined post-render input: kyaml's re-serialization, each
+ * document carrying postrenderer.helm.sh/postrender-filename. */
+START_TEST(test_render_keeps_helm4_postrender_annotations)
+{
+    struct cli c = {0};
+    size_t len;
+    char *in = tu_read(data_path("helm4/postrender-input.yaml"), &len);
+    struct hw_yaml_stream *si, *so;
+    const json_t *ann;
+
+    run(&c, NULL, (const char *[]){"render", "-f", data_path("helm4/postrender-input.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 0);
+    si = parse(in, len);
+    so = parse(c.out, c.out_len);
+    ck_assert_uint_eq(so->n_docs, 2);
+    ck_assert_int_eq(memcmp(c.out, in, si->docs[0].end), 0);
+    ann = json_object_get(json_object_get(so->docs[1].value, "metadata"), "annotations");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "postrenderer.helm.sh/postrender-filename")),
+                     "shop/templates/migrate-job.yaml");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "helm.sh/hook")), "pre-install,pre-upgrade");
+    hw_yaml_free(si);
+    hw_yaml_free(so);
+    free(in);
+    cli_clear(&c);
+}
+END_TEST
+
 START_TEST(test_render_reads_stdin_like_a_file)
 {
     struct cli from_file = {0}, from_stdin = {0};
@@ -536,6 +563,7 @@ hw_suite_render(void)
     tcase_add_loop_test(t, test_render_leaves_its_own_output_unchanged, 0,
                         sizeof(charts) / sizeof(charts[0]));
     tcase_add_test(t, test_render_makes_the_atlas_job_a_hook_as_the_golden_file_shows);
+    tcase_add_test(t, test_render_keeps_helm4_postrender_annotations);
     tcase_add_test(t, test_render_reads_stdin_like_a_file);
     tcase_add_test(t, test_render_writes_a_changed_json_object_as_yaml);
     tcase_add_test(t, test_render_applies_the_policy_to_list_items);
