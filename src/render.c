@@ -208,57 +208,64 @@ name_of(const json_t *obj, struct place *pl)
     pl->name = name != NULL && name[0] != '\0' ? name : "(unnamed)";
 }
 
-/* Applies the policy to one object; *changed says whether it changed. */
+/* hw_policy_apply() with a patch of its own; *changed when it recorded any op. */
+static int
+decide(const struct hw_policy *p, const struct hw_target *t, json_t *obj, struct hw_outcome *oc,
+       int *changed, struct hw_error *err)
+{
+    struct hw_patch *patch = hw_patch_new();
+    int rc;
+
+    if (patch == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return -1;
+    }
+    rc = hw_policy_apply(p, t, obj, patch, oc, err);
+    *changed = rc == 0 && hw_patch_count(patch) > 0;
+    hw_patch_free(patch);
+    return rc;
+}
+
+/* Applies the policy to one object, as a CREATE of it; *changed says whether it changed. */
 static int
 apply_object(struct run *r, struct place *pl, json_t *obj, int *changed)
 {
-    const char *api = json_string_value(json_object_get(obj, "apiVersion"));
-    const char *slash;
+    const char *api = json_string_value(json_object_get(obj, "apiVersion")), *slash;
     char group[256];
-    struct hw_patch *patch = NULL;
     struct hw_outcome oc;
     struct hw_error err = {0};
-    int rc = -1;
 
     *changed = 0;
     pl->kind = json_string_value(json_object_get(obj, "kind"));
     if (api == NULL || pl->kind == NULL)
         return 0;  /* not a Kubernetes object: left alone */
+    /* "batch/v1" is group "batch", version "v1"; "v1" is the core group "". */
     slash = strchr(api, '/');
     snprintf(group, sizeof(group), "%.*s", slash ? (int)(slash - api) : 0, api);
     name_of(obj, pl);
     if (r->lint)
         as_helm_installs_it(obj);
-    if ((patch = hw_patch_new()) == NULL) {
-        hw_error_set(&err, HW_EINTERNAL, "out of memory");
-        goto out;
-    }
     {
         struct hw_target t = {HW_OP_CREATE, group, slash ? slash + 1 : api, pl->kind, "", ""};
 
-        if (hw_policy_apply(r->policy, &t, obj, patch, &oc, &err) != 0)
-            goto out;
+        if (decide(r->policy, &t, obj, &oc, changed, &err) != 0) {
+            r->errors++;
+            fprintf(r->lint ? stdout : stderr, "%s:%s:%s/%s: error: %s\n", pl->source, pl->doc,
+                    pl->kind, pl->name, err.msg);
+            return -1;
+        }
     }
-    rc = 0;
     if (!oc.selected)
-        goto out;
+        return 0;
     r->selected++;
     r->warnings += oc.n_warnings;
     r->denials += oc.denied != 0;
-    *changed = hw_patch_count(patch) > 0;
     r->changed += *changed;
     if (r->lint)
         lint_report(pl, &oc);
     else
         render_report(pl, &oc);
-out:
-    if (rc != 0) {
-        r->errors++;
-        fprintf(r->lint ? stdout : stderr, "%s:%s:%s/%s: error: %s\n", pl->source, pl->doc,
-                pl->kind, pl->name, err.msg);
-    }
-    hw_patch_free(patch);
-    return rc;
+    return 0;
 }
 
 /* A v1 List (or any *List with items): the policy applies to each item. */

@@ -439,6 +439,31 @@ START_TEST(test_render_reports_malformed_yaml_with_line_and_column)
 }
 END_TEST
 
+START_TEST(test_render_and_lint_refuse_an_object_the_policy_cannot_patch)
+{
+    static const char text[] = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\n"
+                               "  labels: {hookwarden.io/migration: \"true\"}\n  annotations: oops\n";
+    static const char want[] = ":1:Job/x: error: object field /metadata/annotations is a string, "
+                               "expected an object\n";
+    char tmp[] = "/tmp/hw-render-bad.XXXXXX";
+    struct cli c = {0};
+    int fd = mkstemp(tmp);
+
+    ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+    close(fd);
+    run(&c, NULL, (const char *[]){"render", "-f", tmp, NULL});
+    ck_assert_int_eq(c.rc, 1);
+    ck_assert_uint_eq(c.out_len, 0);
+    ck_assert_ptr_nonnull(strstr(c.err, want));
+    cli_clear(&c);
+    run(&c, NULL, (const char *[]){"lint", "-f", tmp, NULL});
+    ck_assert_int_eq(c.rc, 1);
+    ck_assert_ptr_nonnull(strstr(c.out, want));
+    cli_clear(&c);
+    unlink(tmp);
+}
+END_TEST
+
 START_TEST(test_render_exits_2_when_it_cannot_run)
 {
     struct cli c = {0};
@@ -571,6 +596,7 @@ hw_suite_render(void)
     tcase_add_test(t, test_render_joins_several_files_into_one_stream);
     tcase_add_test(t, test_render_fails_on_a_denial_and_writes_nothing);
     tcase_add_test(t, test_render_reports_malformed_yaml_with_line_and_column);
+    tcase_add_test(t, test_render_and_lint_refuse_an_object_the_policy_cannot_patch);
     tcase_add_test(t, test_render_exits_2_when_it_cannot_run);
     suite_add_tcase(s, t);
 
