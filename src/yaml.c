@@ -208,6 +208,17 @@ resolve_plain(const char *s, size_t len, struct scalar *out)
         resolve_number(s, len, out);
 }
 
+/* The shortest "%g" text that reads back as d. */
+static void
+shortest_real(double d, char *buf, size_t n)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
 /* ---- character index -> byte offset ---- */
 
 /* libyaml's marks count characters; the documents' ranges are bytes. */
@@ -378,7 +389,7 @@ key_string(struct loader *ld, const json_t *v, yaml_mark_t mark)
         snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
         return strdup(buf);
     case JSON_REAL:
-        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        shortest_real(json_real_value(v), buf, sizeof(buf));
         return strdup(buf);
     case JSON_TRUE:
     case JSON_FALSE:
@@ -919,11 +930,7 @@ format_real(double d, char *buf, size_t n, struct hw_error *err)
         hw_error_set(err, HW_EINVAL, "a number is not finite");
         return -1;
     }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
+    shortest_real(d, buf, n);
     if (strpbrk(buf, ".e") == NULL)
         strncat(buf, ".0", n - strlen(buf) - 1);
     return 0;
