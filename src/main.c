@@ -98,17 +98,36 @@ cmd_check(const struct hw_config *cfg)
     return problems == 0 ? 0 : 1;
 }
 
-/* Waits for a signal in set for at most seconds (forever when < 0). */
+/* Waits for a signal in set until the CLOCK_MONOTONIC time end (forever
+ * when NULL); 0 when the time ran out. An interruption waits again for what
+ * remains, so only a real signal ends a grace period early. */
 static int
-wait_signal(const sigset_t *set, int seconds)
+wait_signal(const sigset_t *set, const struct timespec *end)
 {
-    struct timespec ts = {seconds, 0};
+    struct timespec now, left;
     int sig;
 
-    if (seconds < 0)
-        return sigwait(set, &sig) == 0 ? sig : -1;
-    sig = sigtimedwait(set, NULL, &ts);
-    return sig;
+    if (end == NULL) {
+        while (sigwait(set, &sig) != 0) {
+        }
+        return sig;
+    }
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = end->tv_sec - now.tv_sec;
+        left.tv_nsec = end->tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0)
+            return 0;
+        sig = sigtimedwait(set, NULL, &left);
+        if (sig > 0)
+            return sig;
+        if (errno == EAGAIN)
+            return 0;
+    }
 }
 
 static int
@@ -121,7 +140,7 @@ cmd_serve(const struct hw_config *cfg)
     struct hw_server *server = NULL;
     struct hw_error err = {0};
     char *ca_pem = NULL;
-    struct timespec t0;
+    struct timespec t0, grace_end;
     sigset_t set;
     int sig, rc = 1;
 
@@ -173,16 +192,18 @@ cmd_serve(const struct hw_config *cfg)
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
         hw_policy_unref(p);
     }
-    while ((sig = wait_signal(&set, -1)) == SIGHUP) {
+    while ((sig = wait_signal(&set, NULL)) == SIGHUP) {
         hw_log(HW_LOG_INFO, "SIGHUP: checking policy and certificate", NULL);
         hw_reload_now();
     }
     hw_log(HW_LOG_INFO, "shutting down: readiness off, still serving", "{s:s, s:i}", "signal",
            sig == SIGINT ? "SIGINT" : "SIGTERM", "grace_seconds", (int)cfg->shutdown_grace);
     hw_server_begin_shutdown(server);
-    /* A second SIGTERM or SIGINT ends the grace period early. */
-    while ((sig = wait_signal(&set, (int)cfg->shutdown_grace)) == SIGHUP) {
-    }
+    /* A second SIGTERM or SIGINT ends the grace period early; SIGHUP does not. */
+    clock_gettime(CLOCK_MONOTONIC, &grace_end);
+    grace_end.tv_sec += cfg->shutdown_grace;
+    while (wait_signal(&set, &grace_end) == SIGHUP)
+        hw_reload_now();
     hw_log(HW_LOG_INFO, "draining requests in flight", "{s:i}", "timeout_seconds",
            (int)cfg->shutdown_timeout);
     hw_server_stop(server, cfg->shutdown_timeout * 1000u);

@@ -277,20 +277,37 @@ hw_base64_append(struct hw_buf *out, const unsigned char *data, size_t len)
     return 0;
 }
 
+/*
+ * The denial's metav1.Status. kube-apiserver reads it from "status" (the
+ * JSON name of AdmissionResponse.Result); the shared admission-sim reads
+ * "result". Unknown fields are ignored by kube-apiserver, so the same
+ * object goes under both keys and every caller shows the message.
+ */
 static int
 encode_status(struct hw_buf *out, const struct hw_answer *ans)
 {
     const char *msg = ans->status_message ? ans->status_message : "";
+    struct hw_buf st;
+    int rc = -1;
 
-    if (hw_buf_printf(out, ",\"status\":{\"code\":%d,\"status\":\"Failure\",\"message\":",
+    hw_buf_init(&st, 0);
+    if (hw_buf_printf(&st, "{\"code\":%d,\"status\":\"Failure\",\"message\":",
                       ans->status_code >= 400 ? ans->status_code : 403) != 0 ||
-        hw_json_append_string(out, msg, strlen(msg)) != 0)
-        return -1;
+        hw_json_append_string(&st, msg, strlen(msg)) != 0)
+        goto out;
     if (ans->status_reason != NULL &&
-        (hw_buf_append_str(out, ",\"reason\":") != 0 ||
-         hw_json_append_string(out, ans->status_reason, strlen(ans->status_reason)) != 0))
-        return -1;
-    return hw_buf_append(out, "}", 1);
+        (hw_buf_append_str(&st, ",\"reason\":") != 0 ||
+         hw_json_append_string(&st, ans->status_reason, strlen(ans->status_reason)) != 0))
+        goto out;
+    if (hw_buf_append(&st, "}", 1) != 0)
+        goto out;
+    if (hw_buf_append_str(out, ",\"status\":") != 0 || hw_buf_append(out, st.data, st.len) != 0 ||
+        hw_buf_append_str(out, ",\"result\":") != 0 || hw_buf_append(out, st.data, st.len) != 0)
+        goto out;
+    rc = 0;
+out:
+    hw_buf_free(&st);
+    return rc;
 }
 
 static int
