@@ -53,7 +53,8 @@ struct creds {
 
 struct worker {
     struct MHD_Daemon *daemon;
-    _Atomic int connections;
+    _Atomic int connections;  /* started in the daemon, not yet closed */
+    _Atomic int pending;      /* handed over, not yet started */
 };
 
 struct hw_server {
@@ -203,7 +204,7 @@ send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_respon
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     /* While draining, ask clients to reconnect: elsewhere, once the
      * endpoint is gone. */
-    if (s != NULL && atomic_load(&s->draining))
+    if (atomic_load(&s->draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -232,10 +233,10 @@ is_ready(const struct hw_server *s)
     struct hw_policy *p;
     int ok;
 
-    if (s != NULL && atomic_load(&s->draining))
+    if (atomic_load(&s->draining))
         return 0;
     p = hw_reload_policy();
-    ok = p != NULL && (s == NULL || hw_reload_certificate_valid());
+    ok = p != NULL && hw_reload_certificate_valid();
     hw_policy_unref(p);
     return ok;
 }
@@ -340,7 +341,7 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
     rq->route = route_of(url);
     /* Probes stay open (the kubelet has no client certificate); admission
      * needs one when a client CA is configured. */
-    if (rq->route == ROUTE_MUTATE && s != NULL && s->opts.client_ca_pem != NULL &&
+    if (rq->route == ROUTE_MUTATE && s->opts.client_ca_pem != NULL &&
         !client_verified(conn, msg, sizeof(msg)))
         return send_error(conn, s, HW_EAUTH, msg, NULL, method, url);
     if (rq->route == ROUTE_NONE) {
@@ -448,6 +449,34 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     return finish_mutate(conn, s, rq);
 }
 
+/* The optional plain-HTTP listener: probes and metrics only. */
+static enum MHD_Result
+on_plain_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                 const char *version, const char *upload_data, size_t *upload_data_size,
+                 void **con_cls)
+{
+    struct hw_server *s = cls;
+    enum route route = route_of(url);
+    char msg[256];
+
+    (void)version, (void)upload_data;
+    if (*con_cls == NULL) {
+        *con_cls = conn;  /* first call: wait for the (empty) body */
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
+    if (route == ROUTE_NONE || route == ROUTE_MUTATE) {
+        snprintf(msg, sizeof(msg), "no such path %.100s on the metrics listener: it serves GET "
+                 "/healthz, /readyz, /metrics (admission is HTTPS only)", url);
+        return send_error(conn, s, HW_ENOTFOUND, msg, NULL, method, url);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        snprintf(msg, sizeof(msg), "method %.20s not allowed on %s: use GET", method, url);
+        return send_error(conn, s, HW_EMETHOD, msg, "GET, HEAD", method, url);
+    }
+    return serve_get(conn, s, route);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
@@ -470,9 +499,10 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     struct worker *w = cls;
 
     (void)conn, (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&w->connections, 1);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&w->pending, 1);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
         atomic_fetch_sub(&w->connections, 1);
 }
 
@@ -539,7 +569,7 @@ least_loaded(struct hw_server *s, int *total)
     *total = 0;
     for (unsigned i = 0; i < s->n_workers; i++) {
         unsigned k = (start + i) % s->n_workers;
-        int n = atomic_load(&s->workers[k].connections);
+        int n = atomic_load(&s->workers[k].connections) + atomic_load(&s->workers[k].pending);
 
         *total += n;
         if (best_n < 0 || n < best_n) {
@@ -582,9 +612,15 @@ acceptor_main(void *arg)
                 close(fd);
                 continue;
             }
-            /* MHD closes the socket itself when it cannot take it. */
-            if (MHD_add_connection(w->daemon, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+            /* Counted before the hand-over: the worker starts it later, and
+             * a burst must never push a daemon past its own limit (MHD
+             * 0.9.75 can deadlock on that path). MHD closes the socket
+             * itself when it cannot take it. */
+            atomic_fetch_add(&w->pending, 1);
+            if (MHD_add_connection(w->daemon, fd, (struct sockaddr *)&ss, sl) != MHD_YES) {
+                atomic_fetch_sub(&w->pending, 1);
                 hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(errno));
+            }
         }
     }
     return NULL;
@@ -631,12 +667,10 @@ start_plain(struct hw_server *s, struct hw_error *err)
     fd = listen_on(host[0] ? host : "0.0.0.0", port, &bound, err);
     if (fd < 0)
         return NULL;
-    /* Plain HTTP answers GETs only: the route table refuses /mutate's POST
-     * there because no TLS means no admission traffic. */
+    /* Plain HTTP answers probes and metrics only: no TLS, no admission. */
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, &on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                            NULL, NULL, &on_plain_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                            MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
                             MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_error, NULL, MHD_OPTION_END);
 }
 

@@ -5,6 +5,7 @@
 # ends with "N passed, M failed".
 #   usage: tests/e2e/run.sh [BINARY]     (default build/hookwarden)
 #   HW_E2E_QUICK=1 skips the slow parts (used for the sanitizer run).
+#   HW_E2E_ONLY=PATTERN runs only the parts whose file name matches.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -30,6 +31,7 @@ export HW_CERTS
 
 . "$HERE/lib.sh"
 for part in "$HERE"/t_*.sh; do
+  case "$(basename "$part")" in *${HW_E2E_ONLY:-}*) ;; *) continue ;; esac
   echo "== $(basename "$part")"
   # shellcheck disable=SC1090
   . "$part"
