@@ -77,6 +77,7 @@ struct request {
     struct hw_buf body;
     size_t received;
     int too_big;
+    int inflight;
     struct timespec start;
     struct hw_server *srv;
 };
@@ -373,6 +374,9 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
         return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
     hw_buf_init(&rq->body, s->opts.max_request_bytes);
+    /* Only admissions count as in flight: they are what a drain waits for. */
+    rq->inflight = 1;
+    hw_metrics_inflight_add(1);
     return MHD_YES;
 }
 
@@ -423,7 +427,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         clock_gettime(CLOCK_MONOTONIC, &rq->start);
         rq->srv = s;
         *con_cls = rq;
-        hw_metrics_inflight_add(1);
         return begin(conn, s, rq, url, method);
     }
     if (*upload_data_size > 0) {
@@ -461,10 +464,13 @@ on_plain_request(void *cls, struct MHD_Connection *conn, const char *url, const 
 
     (void)version, (void)upload_data;
     if (*con_cls == NULL) {
-        *con_cls = conn;  /* first call: wait for the (empty) body */
+        *con_cls = conn;  /* first call: answer once any body is read */
         return MHD_YES;
     }
-    *upload_data_size = 0;
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0;  /* discarded: nothing here takes a body */
+        return MHD_YES;
+    }
     if (route == ROUTE_NONE || route == ROUTE_MUTATE) {
         snprintf(msg, sizeof(msg), "no such path %.100s on the metrics listener: it serves GET "
                  "/healthz, /readyz, /metrics (admission is HTTPS only)", url);
@@ -486,10 +492,11 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     if (rq == NULL)
         return;
+    if (rq->inflight)
+        hw_metrics_inflight_add(-1);
     hw_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
-    hw_metrics_inflight_add(-1);
 }
 
 static void
