@@ -22,3 +22,14 @@ bench-scaling: all
 
 bench-all: all
 	bash $(HW_BENCH_SH) all
+
+# The handler alone on the labelled 4 KB review (no TLS, no HTTP): us/request.
+HW_SHARED ?= $(abspath $(HW_BENCH_TOP)/../shared)
+.PHONY: bench-micro
+$(BUILD)/bench-micro: tests/bench/micro.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+$(BUILD)/review-4k-labelled.json:
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["request"]["object"]["metadata"].setdefault("labels",{})["hookwarden.io/migration"]="true"; json.dump(r,open(sys.argv[2],"w"),separators=(",",":"))' \
+	  $(HW_SHARED)/bench/review-4k.json $@
+bench-micro: $(BUILD)/bench-micro $(BUILD)/review-4k-labelled.json
+	$(BUILD)/bench-micro $(BUILD)/review-4k-labelled.json 200000

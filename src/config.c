@@ -65,6 +65,8 @@ static const struct option options[] = {
     {"--dir", C_GEN, K_STR, OFF(dir), 0, 0, "DIR", "where gen-certs writes ca.crt, ca.key, tls.crt, tls.key"},
     {"--service", C_GEN, K_STR, OFF(service), 0, 0, "NAME", "Service name for the SANs"},
     {"--namespace", C_GEN, K_STR, OFF(namespace_), 0, 0, "NS", "Service namespace for the SANs"},
+    {"--namespace", C_RENDER, K_STR, OFF(namespace_), 0, 0, "NS",
+     "namespace of documents that name none (default: $HELM_NAMESPACE, else none)"},
     {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity in days (default 365)"},
     {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin (repeatable)"},
     {"--strict", C_RENDER, K_FLAG, OFF(strict), 0, 0, NULL, "lint: exit 1 on any warning too"},
@@ -209,8 +211,10 @@ hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *e
             continue;
         if (strncmp(arg, "--", 2) == 0 && (eq = strchr(arg, '=')) != NULL)
             namelen = (size_t)(eq - arg);
+        /* The entry for this command when a flag means different things. */
         for (size_t k = 0; k < N_OPTIONS; k++) {
-            if (strlen(options[k].name) == namelen && strncmp(arg, options[k].name, namelen) == 0)
+            if (strlen(options[k].name) == namelen && strncmp(arg, options[k].name, namelen) == 0 &&
+                (o == NULL || (options[k].commands & (1u << cfg->command))))
                 o = &options[k];
         }
         if (o == NULL || !(o->commands & (1u << cfg->command))) {

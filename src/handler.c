@@ -121,6 +121,13 @@ void
 hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
                   struct hw_response *res)
 {
+    hw_handler_mutate_with(policy, body, len, 0, res);
+}
+
+void
+hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t len,
+                       unsigned decode, struct hw_response *res)
+{
     struct hw_review rv;
     struct hw_outcome oc;
     struct hw_patch *patch = NULL;
@@ -135,7 +142,7 @@ hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
     hw_buf_init(&out, RESPONSE_MAX);
     hw_buf_init(&ptext, RESPONSE_MAX);
     memset(&rv, 0, sizeof(rv));
-    if (hw_review_decode(body, len, &rv, &err) != 0)
+    if (hw_review_decode(body, len, decode | hw_policy_review_needs(policy), &rv, &err) != 0)
         goto fail;
     patch = hw_patch_new();
     if (patch == NULL) {

@@ -53,6 +53,12 @@ hw_policy_source(const struct hw_policy *p)
     return p->source;
 }
 
+unsigned
+hw_policy_review_needs(const struct hw_policy *p)
+{
+    return p->actions[HW_RULE_SIDECAR] != HW_ACTION_OFF ? HW_REVIEW_NEED_CONTAINERS : 0;
+}
+
 struct hw_policy *
 hw_policy_ref(struct hw_policy *p)
 {

@@ -6,9 +6,11 @@
  * (nulls, \u0026 escapes, absent empty maps). Encoding writes the response
  * text directly: the answer is small and its shape fixed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hookwarden/review.h"
+#include "hookwarden/scan.h"
 
 static const char *const version_names[] = {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"};
 static const char *const op_names[] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
@@ -189,9 +191,111 @@ decode_request(struct hw_review *rv, struct hw_error *err)
     return 0;
 }
 
-int
-hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_error *err)
+/* ---- the skeleton: only what the envelope checks and the policy read ---- */
+
+#define JSON_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
+
+struct keep {
+    const char *name;
+    const struct keep *inner;  /* keep these members of an object value; NULL: parse whole */
+    unsigned need;             /* kept only when the caller needs it (0: always) */
+};
+
+static const struct keep pod_keys[] = {
+    {"restartPolicy", NULL, 0}, {"imagePullSecrets", NULL, 0},
+    {"containers", NULL, HW_REVIEW_NEED_CONTAINERS}, {NULL, NULL, 0}};
+static const struct keep template_keys[] = {{"spec", pod_keys, 0}, {NULL, NULL, 0}};
+static const struct keep spec_keys[] = {
+    {"backoffLimit", NULL, 0}, {"activeDeadlineSeconds", NULL, 0},
+    {"ttlSecondsAfterFinished", NULL, 0}, {"template", template_keys, 0}, {NULL, NULL, 0}};
+static const struct keep meta_keys[] = {
+    {"name", NULL, 0}, {"namespace", NULL, 0}, {"generateName", NULL, 0},
+    {"labels", NULL, 0}, {"annotations", NULL, 0}, {NULL, NULL, 0}};
+static const struct keep object_keys[] = {
+    {"apiVersion", NULL, 0}, {"kind", NULL, 0}, {"metadata", meta_keys, 0},
+    {"spec", spec_keys, 0}, {NULL, NULL, 0}};
+/* Only oldObject's type is checked: an object becomes {}. */
+static const struct keep old_keys[] = {{NULL, NULL, 0}};
+static const struct keep request_keys[] = {
+    {"uid", NULL, 0}, {"operation", NULL, 0}, {"kind", NULL, 0}, {"subResource", NULL, 0},
+    {"namespace", NULL, 0}, {"name", NULL, 0}, {"dryRun", NULL, 0},
+    {"object", object_keys, 0}, {"oldObject", old_keys, 0}, {NULL, NULL, 0}};
+static const struct keep root_keys[] = {
+    {"apiVersion", NULL, 0}, {"kind", NULL, 0}, {"request", request_keys, 0}, {NULL, NULL, 0}};
+
+/* A validated scalar, built directly when that is exact and cheap (plain
+ * strings, small integers, literals); anything else goes through jansson. */
+static json_t *
+leaf(struct hw_scan_range v)
 {
+    switch (hw_scan_type(v)) {
+    case '"':
+        if (memchr(v.p, '\\', v.len) == NULL)
+            return json_stringn_nocheck(v.p + 1, v.len - 2);  /* UTF-8 already checked */
+        break;
+    case 't': return json_true();
+    case 'f': return json_false();
+    case 'n': return json_null();
+    case '{':
+    case '[': break;
+    default:
+        if (v.len < 19 && memchr(v.p, '.', v.len) == NULL && memchr(v.p, 'e', v.len) == NULL &&
+            memchr(v.p, 'E', v.len) == NULL) {
+            char digits[20];
+
+            memcpy(digits, v.p, v.len);
+            digits[v.len] = '\0';
+            return json_integer(strtoll(digits, NULL, 10));
+        }
+    }
+    return json_loadb(v.p, v.len, JSON_FLAGS, NULL);
+}
+
+/*
+ * Builds the kept members of value. A value that is not an object is parsed
+ * whole (it is small, or an error the checks will name). Duplicate keys:
+ * the last wins, as in jansson. NULL means "parse everything instead".
+ */
+static json_t *
+skeleton(struct hw_scan_range v, const struct keep *keys, unsigned need)
+{
+    struct hw_scan_range key, val;
+    struct hw_scan_iter it;
+    json_t *obj;
+    int escaped;
+
+    if (keys == NULL || hw_scan_object_begin(v, &it) != 0)
+        return leaf(v);
+    obj = json_object();
+    while (obj != NULL && hw_scan_object_next(&it, &key, &escaped, &val)) {
+        const struct keep *k;
+        json_t *child;
+
+        if (escaped) {
+            /* "\u006Detadata" is "metadata": not worth decoding here. */
+            json_decref(obj);
+            return NULL;
+        }
+        for (k = keys; k->name != NULL; k++) {
+            if (strlen(k->name) == key.len && memcmp(k->name, key.p, key.len) == 0)
+                break;
+        }
+        if (k->name == NULL || (k->need != 0 && !(need & k->need)))
+            continue;
+        child = skeleton(val, k->inner, need);
+        if (child == NULL || json_object_setn_new(obj, key.p, key.len, child) != 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+int
+hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *rv,
+                 struct hw_error *err)
+{
+    struct hw_scan_range all = {body, len};
     json_error_t jerr;
 
     memset(rv, 0, sizeof(*rv));
@@ -200,9 +304,12 @@ hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_e
         hw_error_set(err, HW_EINVAL, "request body is empty: expected an AdmissionReview");
         return -1;
     }
+    if (!(need & HW_REVIEW_FULL) && hw_scan_validate(body, len) == 0)
+        rv->root = skeleton(all, root_keys, need);
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
      * use lengths. Duplicate keys: last wins, as in kube's decoder. */
-    rv->root = json_loadb(body, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    if (rv->root == NULL)
+        rv->root = json_loadb(body, len, JSON_FLAGS, &jerr);
     if (rv->root == NULL) {
         hw_error_set(err, HW_EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);

@@ -44,9 +44,15 @@ struct hw_response {
 };
 
 /* Answers one AdmissionReview (body, len). Never fails: any problem
- * becomes a 4xx/5xx response with a JSON Status body naming it. */
+ * becomes a 4xx/5xx response with a JSON Status body naming it. res must
+ * be zeroed or hold a previous response (it is cleared first). */
 void hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
                        struct hw_response *res);
+
+/* The same with HW_REVIEW_* decode flags: HW_REVIEW_FULL makes jansson
+ * parse the whole body (the reference the fast path is tested against). */
+void hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t len,
+                            unsigned decode, struct hw_response *res);
 
 /* Fills res with an error answer: status from code, a Kubernetes Status body. */
 void hw_handler_error(enum hw_error_code code, const char *message, struct hw_response *res);

@@ -67,6 +67,9 @@ int hw_policy_check(const char *text, size_t len, const char *source, struct hw_
 struct hw_policy *hw_policy_ref(struct hw_policy *p);
 void hw_policy_unref(struct hw_policy *p);
 
+/* The HW_REVIEW_NEED_* bits this policy's rules read from an object. */
+unsigned hw_policy_review_needs(const struct hw_policy *p);
+
 /* Where the policy came from: a file name or "built-in default". Borrowed. */
 const char *hw_policy_source(const struct hw_policy *p);
 

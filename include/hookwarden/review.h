@@ -36,12 +36,26 @@ struct hw_review {
     char derived_group[64];        /* group from object.apiVersion when request.kind is absent */
 };
 
+/* What the caller will read from request.object beyond the fixed set
+ * (apiVersion, kind, metadata name/namespace/generateName/labels/
+ * annotations, spec Job settings, pod template restartPolicy and
+ * imagePullSecrets). */
+#define HW_REVIEW_NEED_CONTAINERS 0x1u
+#define HW_REVIEW_FULL 0x100u     /* parse everything with jansson (tests, render) */
+
 /*
  * Parses and validates body (len bytes). On success rv owns the parsed
  * document (release with hw_review_clear). On failure rv is cleared and err
  * says what is wrong, with HW_EINVAL for anything the client sent badly.
+ *
+ * Unless need has HW_REVIEW_FULL, the body is first validated by the
+ * scanner (scan.h) and only the values listed above (and those need adds)
+ * are parsed, into a skeleton that keeps every other key on those paths
+ * out but their parents' presence and types in. Answers are the same
+ * either way; tests/unit/check_review.c shows it for every fixture.
  */
-int hw_review_decode(const char *body, size_t len, struct hw_review *rv, struct hw_error *err);
+int hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *rv,
+                     struct hw_error *err);
 
 /* Releases what rv owns; rv may be decoded again. Accepts a cleared rv. */
 void hw_review_clear(struct hw_review *rv);

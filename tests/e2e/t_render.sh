@@ -187,3 +187,13 @@ if [ -z "${HW_E2E_QUICK:-}" ]; then
   check "render handles a large chart (all documents kept, under 20 s)" \
     bash -c "[ $rc = 0 ] && [ $ms -lt 20000 ] && [ \$(grep -c '^---' '$RD/large.out') = \$(grep -c '^---' '$RD/large.yaml') ]"
 fi
+
+# Documents without a namespace are judged in --namespace, else $HELM_NAMESPACE.
+printf 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: m\n  labels: {hookwarden.io/migration: "true"}\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers: [{name: m, image: x}]\n' >"$HW_TMP/ns-job.yaml"
+echo '{"namespaces":{"exclude":["prod"]}}' >"$HW_TMP/ns-policy.json"
+check "render --namespace: an excluded namespace leaves the Job alone" \
+  bash -c "'$HW_BIN' render -f '$HW_TMP/ns-job.yaml' --config '$HW_TMP/ns-policy.json' --namespace prod | grep -q 'restartPolicy: OnFailure'"
+check "render --namespace: another namespace gets the policy" \
+  bash -c "'$HW_BIN' render -f '$HW_TMP/ns-job.yaml' --config '$HW_TMP/ns-policy.json' --namespace dev 2>/dev/null | grep -q 'restartPolicy: Never'"
+check "render: \$HELM_NAMESPACE is the default namespace" \
+  bash -c "HELM_NAMESPACE=prod '$HW_BIN' render -f '$HW_TMP/ns-job.yaml' --config '$HW_TMP/ns-policy.json' | grep -q 'restartPolicy: OnFailure'"

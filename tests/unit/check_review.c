@@ -53,17 +53,19 @@ START_TEST(test_review_decode_accepts_or_names_the_problem)
 {
     struct hw_review rv;
     struct hw_error err = {0};
-    const char *body = decode_cases[_i].body;
-    int rc = hw_review_decode(body, strlen(body), &rv, &err);
+    /* Both decoders: the fast skeleton (_i even) and jansson's full parse. */
+    unsigned mode = _i % 2 ? HW_REVIEW_FULL : 0;
+    const char *body = decode_cases[_i / 2].body;
+    int rc = hw_review_decode(body, strlen(body), mode, &rv, &err);
 
-    if (decode_cases[_i].error == NULL) {
-        ck_assert_msg(rc == 0, "case %d refused: %s", _i, err.msg);
+    if (decode_cases[_i / 2].error == NULL) {
+        ck_assert_msg(rc == 0, "case %d refused: %s", _i / 2, err.msg);
         ck_assert_str_eq(rv.uid, "u");
     } else {
         ck_assert_int_eq(rc, -1);
         ck_assert_int_eq(err.code, HW_EINVAL);
-        ck_assert_msg(strstr(err.msg, decode_cases[_i].error) != NULL, "case %d: \"%s\" lacks \"%s\"",
-                      _i, err.msg, decode_cases[_i].error);
+        ck_assert_msg(strstr(err.msg, decode_cases[_i / 2].error) != NULL, "case %d: \"%s\" lacks \"%s\"",
+                      _i / 2, err.msg, decode_cases[_i / 2].error);
     }
     hw_review_clear(&rv);
 }
@@ -80,7 +82,7 @@ START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
     snprintf(path, sizeof(path), "%s/reviews/create-dryrun-temporal-v1.json", tu_fixtures());
     body = tu_read(path, &len);
     ck_assert_ptr_nonnull(body);
-    ck_assert_int_eq(hw_review_decode(body, len, &rv, &err), 0);
+    ck_assert_int_eq(hw_review_decode(body, len, 0, &rv, &err), 0);
     ck_assert_int_eq(rv.version, HW_REVIEW_V1);
     ck_assert_int_eq(rv.operation, HW_OP_CREATE);
     ck_assert_str_eq(rv.group, "batch");
@@ -99,7 +101,7 @@ START_TEST(test_review_derives_kind_from_the_object_when_request_kind_is_absent)
     const char *body = REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}");
     struct hw_review rv;
 
-    ck_assert_int_eq(hw_review_decode(body, strlen(body), &rv, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), 0, &rv, NULL), 0);
     ck_assert_str_eq(rv.group, "batch");
     ck_assert_str_eq(rv.kind_version, "v1");
     ck_assert_str_eq(rv.kind, "Job");
@@ -119,7 +121,7 @@ encode(const char *version, const struct hw_answer *ans)
     snprintf(body, sizeof(body),
              "{\"apiVersion\":\"%s\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"a\\\"b\","
              "\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}}", version);
-    ck_assert_int_eq(hw_review_decode(body, strlen(body), &rv, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), 0, &rv, NULL), 0);
     hw_buf_init(&out, 0);
     ck_assert_int_eq(hw_review_encode(&rv, ans, &out, NULL), 0);
     j = json_loads(out.data, 0, NULL);
@@ -205,7 +207,7 @@ hw_suite_review(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_loop_test(tc, test_review_decode_accepts_or_names_the_problem, 0,
-                        sizeof(decode_cases) / sizeof(decode_cases[0]));
+                        2 * sizeof(decode_cases) / sizeof(decode_cases[0]));
     tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
     tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
     tcase_add_loop_test(tc, test_review_answers_in_the_version_received_with_uid_echoed, 0, 2);

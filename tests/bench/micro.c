@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * micro: the handler alone, in a loop, on one AdmissionReview body; prints
+ * microseconds per request. For profiles (perf, callgrind) of the request
+ * path without TLS or HTTP in the way; `make bench-micro` runs it.
+ *   usage: micro BODY.json [ITERATIONS] [POLICY.json]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "hookwarden/handler.h"
+
+int
+main(int argc, char **argv)
+{
+    struct hw_response res = {0};
+    struct hw_policy *p;
+    struct timespec t0, t1;
+    long n = argc > 2 ? atol(argv[2]) : 100000;
+    char *body;
+    long len;
+    FILE *f;
+
+    if (argc < 2 || (f = fopen(argv[1], "rb")) == NULL) {
+        fprintf(stderr, "usage: micro BODY.json [ITERATIONS] [POLICY.json]\n");
+        return 2;
+    }
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    body = malloc((size_t)len);
+    if (body == NULL || fread(body, 1, (size_t)len, f) != (size_t)len)
+        return 1;
+    fclose(f);
+    p = argc > 3 ? hw_policy_load(argv[3], NULL, NULL) : hw_policy_new_default(NULL, NULL);
+    if (p == NULL)
+        return 1;
+    hw_handler_mutate(p, body, (size_t)len, &res);
+    printf("status %d, decision %s, %zu ops, %zu response bytes\n", res.status,
+           hw_handler_decision_name(res.decision), res.patch_ops, res.body_len);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++)
+        hw_handler_mutate(p, body, (size_t)len, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("%.2f us per request over %ld requests (%ld bytes)\n",
+           ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / (double)n,
+           n, len);
+    hw_response_clear(&res);
+    hw_policy_unref(p);
+    free(body);
+    return 0;
+}
