@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hookwarden/buf.h"
 #include "hookwarden/log.h"
+#include "hookwarden/review.h"
 
 static _Atomic int log_level = HW_LOG_INFO;
 
@@ -91,4 +93,35 @@ hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
     free(text);
     json_decref(extra);
     json_decref(line);
+}
+
+void
+hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_field *f, size_t n)
+{
+    char now[40];
+    struct hw_buf b;
+    int ok;
+
+    if (level < hw_log_get_level() || level >= HW_LOG_OFF)
+        return;
+    log_time(now, sizeof(now));
+    hw_buf_init(&b, 64 * 1024);
+    ok = hw_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", now, level_names[level]) == 0 &&
+         hw_json_append_string(&b, msg, strlen(msg)) == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (f[i].type == 's' && f[i].s == NULL)
+            continue;
+        ok = hw_buf_append(&b, ",", 1) == 0 && hw_json_append_string(&b, f[i].key, strlen(f[i].key)) == 0 &&
+             hw_buf_append(&b, ":", 1) == 0;
+        if (ok && f[i].type == 's')
+            ok = hw_json_append_string(&b, f[i].s, strlen(f[i].s)) == 0;
+        else if (ok && f[i].type == 'i')
+            ok = hw_buf_printf(&b, "%lld", f[i].i) == 0;
+        else if (ok)
+            ok = hw_buf_printf(&b, "%.3f", f[i].d) == 0;
+    }
+    if (ok && hw_buf_append(&b, "}\n", 2) == 0 && write(STDERR_FILENO, b.data, b.len) < 0) {
+        /* Nowhere left to report a failing stderr. */
+    }
+    hw_buf_free(&b);
 }

@@ -195,95 +195,173 @@ decode_request(struct hw_review *rv, struct hw_error *err)
 
 #define JSON_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
-struct keep {
-    const char *name;
-    const struct keep *inner;  /* keep these members of an object value; NULL: parse whole */
-    unsigned need;             /* kept only when the caller needs it (0: always) */
+/* The fields the envelope checks and the policy read, as a tree. */
+enum field {
+    F_API, F_KIND, F_REQ,
+    R_UID, R_OP, R_KIND, R_SUB, R_NS, R_NAME, R_DRY, R_OBJ, R_OLD,
+    O_API, O_KIND, O_META, O_SPEC,
+    M_NAME, M_NS, M_GEN, M_LABELS, M_ANN,
+    S_BACKOFF, S_DEADLINE, S_TTL, S_TEMPLATE, T_SPEC,
+    P_RESTART, P_PULL, P_CONTAINERS,
+    N_FIELDS
 };
 
-static const struct keep pod_keys[] = {
-    {"restartPolicy", NULL, 0}, {"imagePullSecrets", NULL, 0},
-    {"containers", NULL, HW_REVIEW_NEED_CONTAINERS}, {NULL, NULL, 0}};
-static const struct keep template_keys[] = {{"spec", pod_keys, 0}, {NULL, NULL, 0}};
-static const struct keep spec_keys[] = {
-    {"backoffLimit", NULL, 0}, {"activeDeadlineSeconds", NULL, 0},
-    {"ttlSecondsAfterFinished", NULL, 0}, {"template", template_keys, 0}, {NULL, NULL, 0}};
-static const struct keep meta_keys[] = {
-    {"name", NULL, 0}, {"namespace", NULL, 0}, {"generateName", NULL, 0},
-    {"labels", NULL, 0}, {"annotations", NULL, 0}, {NULL, NULL, 0}};
-static const struct keep object_keys[] = {
-    {"apiVersion", NULL, 0}, {"kind", NULL, 0}, {"metadata", meta_keys, 0},
-    {"spec", spec_keys, 0}, {NULL, NULL, 0}};
-/* Only oldObject's type is checked: an object becomes {}. */
-static const struct keep old_keys[] = {{NULL, NULL, 0}};
-static const struct keep request_keys[] = {
-    {"uid", NULL, 0}, {"operation", NULL, 0}, {"kind", NULL, 0}, {"subResource", NULL, 0},
-    {"namespace", NULL, 0}, {"name", NULL, 0}, {"dryRun", NULL, 0},
-    {"object", object_keys, 0}, {"oldObject", old_keys, 0}, {NULL, NULL, 0}};
-static const struct keep root_keys[] = {
-    {"apiVersion", NULL, 0}, {"kind", NULL, 0}, {"request", request_keys, 0}, {NULL, NULL, 0}};
+static const struct hw_scan_field fields[N_FIELDS] = {
+    [F_API] = {"apiVersion", -1}, [F_KIND] = {"kind", -1}, [F_REQ] = {"request", -1},
+    [R_UID] = {"uid", F_REQ}, [R_OP] = {"operation", F_REQ}, [R_KIND] = {"kind", F_REQ},
+    [R_SUB] = {"subResource", F_REQ}, [R_NS] = {"namespace", F_REQ}, [R_NAME] = {"name", F_REQ},
+    [R_DRY] = {"dryRun", F_REQ}, [R_OBJ] = {"object", F_REQ}, [R_OLD] = {"oldObject", F_REQ},
+    [O_API] = {"apiVersion", R_OBJ}, [O_KIND] = {"kind", R_OBJ}, [O_META] = {"metadata", R_OBJ},
+    [O_SPEC] = {"spec", R_OBJ},
+    [M_NAME] = {"name", O_META}, [M_NS] = {"namespace", O_META}, [M_GEN] = {"generateName", O_META},
+    [M_LABELS] = {"labels", O_META}, [M_ANN] = {"annotations", O_META},
+    [S_BACKOFF] = {"backoffLimit", O_SPEC}, [S_DEADLINE] = {"activeDeadlineSeconds", O_SPEC},
+    [S_TTL] = {"ttlSecondsAfterFinished", O_SPEC}, [S_TEMPLATE] = {"template", O_SPEC},
+    [T_SPEC] = {"spec", S_TEMPLATE},
+    [P_RESTART] = {"restartPolicy", T_SPEC}, [P_PULL] = {"imagePullSecrets", T_SPEC},
+    [P_CONTAINERS] = {"containers", T_SPEC},
+};
 
-/* A validated scalar, built directly when that is exact and cheap (plain
- * strings, small integers, literals); anything else goes through jansson. */
+/*
+ * A value of text the scanner validated, built directly with jansson's
+ * constructors: no lexer, no stream. Strings with escapes and reals, whose
+ * decoding is jansson's business, go through json_loadb one by one.
+ */
+static json_t *value_of(const char **p, const char *end);
+
+static void
+skip_blank(const char **p, const char *end)
+{
+    while (*p < end && (**p == ' ' || **p == '\n' || **p == '\r' || **p == '\t'))
+        (*p)++;
+}
+
+static json_t *
+string_of(const char **p, const char *end)
+{
+    const char *start = *p + 1, *q = start;
+    int escaped = 0;
+
+    while (q < end && *q != '"') {
+        if (*q == '\\') {
+            escaped = 1;
+            q++;
+        }
+        q++;
+    }
+    *p = q + 1;
+    if (!escaped)
+        return json_stringn_nocheck(start, (size_t)(q - start));  /* UTF-8 already checked */
+    return json_loadb(start - 1, (size_t)(q + 1 - (start - 1)), JSON_FLAGS, NULL);
+}
+
+static json_t *
+number_of(const char **p, const char *end)
+{
+    const char *start = *p;
+    char digits[24];
+    int integer = 1;
+
+    while (*p < end && strchr("-+.eE0123456789", **p) != NULL) {
+        if (**p == '.' || **p == 'e' || **p == 'E')
+            integer = 0;
+        (*p)++;
+    }
+    if (integer && *p - start < 19) {
+        memcpy(digits, start, (size_t)(*p - start));
+        digits[*p - start] = '\0';
+        return json_integer(strtoll(digits, NULL, 10));
+    }
+    return json_loadb(start, (size_t)(*p - start), JSON_FLAGS, NULL);
+}
+
+static json_t *
+container_of(const char **p, const char *end)
+{
+    int is_object = **p == '{';
+    json_t *c = is_object ? json_object() : json_array();
+
+    (*p)++;
+    skip_blank(p, end);
+    while (c != NULL && *p < end && **p != '}' && **p != ']') {
+        json_t *key = NULL, *v;
+
+        if (is_object) {
+            key = string_of(p, end);
+            skip_blank(p, end);
+            (*p)++;  /* the colon */
+        }
+        v = value_of(p, end);
+        if (v == NULL || (is_object ? (key == NULL ||
+                                       json_object_setn_new_nocheck(c, json_string_value(key),
+                                                                    json_string_length(key), v) != 0)
+                                    : json_array_append_new(c, v) != 0)) {
+            json_decref(key);
+            json_decref(c);
+            return NULL;
+        }
+        json_decref(key);
+        skip_blank(p, end);
+        if (*p < end && **p == ',') {
+            (*p)++;
+            skip_blank(p, end);
+        }
+    }
+    (*p)++;
+    return c;
+}
+
+static json_t *
+value_of(const char **p, const char *end)
+{
+    skip_blank(p, end);
+    if (*p >= end)
+        return NULL;
+    switch (**p) {
+    case '{':
+    case '[': return container_of(p, end);
+    case '"': return string_of(p, end);
+    case 't': *p += 4; return json_true();
+    case 'f': *p += 5; return json_false();
+    case 'n': *p += 4; return json_null();
+    default: return number_of(p, end);
+    }
+}
+
 static json_t *
 leaf(struct hw_scan_range v)
 {
-    switch (hw_scan_type(v)) {
-    case '"':
-        if (memchr(v.p, '\\', v.len) == NULL)
-            return json_stringn_nocheck(v.p + 1, v.len - 2);  /* UTF-8 already checked */
-        break;
-    case 't': return json_true();
-    case 'f': return json_false();
-    case 'n': return json_null();
-    case '{':
-    case '[': break;
-    default:
-        if (v.len < 19 && memchr(v.p, '.', v.len) == NULL && memchr(v.p, 'e', v.len) == NULL &&
-            memchr(v.p, 'E', v.len) == NULL) {
-            char digits[20];
+    const char *p = v.p;
 
-            memcpy(digits, v.p, v.len);
-            digits[v.len] = '\0';
-            return json_integer(strtoll(digits, NULL, 10));
-        }
-    }
-    return json_loadb(v.p, v.len, JSON_FLAGS, NULL);
+    return value_of(&p, v.p + v.len);
 }
 
 /*
- * Builds the kept members of value. A value that is not an object is parsed
- * whole (it is small, or an error the checks will name). Duplicate keys:
- * the last wins, as in jansson. NULL means "parse everything instead".
+ * Builds field f (-1: the whole body) from the ranges the scanner found: an
+ * object with children becomes an object of just those children, anything
+ * else is parsed whole. oldObject is only checked for its type, so an
+ * object there becomes {}. NULL means "parse everything instead".
  */
 static json_t *
-skeleton(struct hw_scan_range v, const struct keep *keys, unsigned need)
+build(int f, const struct hw_scan_range *r, unsigned need)
 {
-    struct hw_scan_range key, val;
-    struct hw_scan_iter it;
+    struct hw_scan_range v = f < 0 ? r[N_FIELDS] : r[f];
+    int has_children = 0;
     json_t *obj;
-    int escaped;
 
-    if (keys == NULL || hw_scan_object_begin(v, &it) != 0)
+    for (int i = f + 1; i < N_FIELDS && !has_children; i++)
+        has_children = fields[i].parent == f;
+    if (hw_scan_type(v) != '{' || (!has_children && f != R_OLD))
         return leaf(v);
     obj = json_object();
-    while (obj != NULL && hw_scan_object_next(&it, &key, &escaped, &val)) {
-        const struct keep *k;
+    for (int i = f + 1; obj != NULL && i < N_FIELDS; i++) {
         json_t *child;
 
-        if (escaped) {
-            /* "\u006Detadata" is "metadata": not worth decoding here. */
-            json_decref(obj);
-            return NULL;
-        }
-        for (k = keys; k->name != NULL; k++) {
-            if (strlen(k->name) == key.len && memcmp(k->name, key.p, key.len) == 0)
-                break;
-        }
-        if (k->name == NULL || (k->need != 0 && !(need & k->need)))
+        if (fields[i].parent != f || r[i].len == 0 ||
+            (i == P_CONTAINERS && !(need & HW_REVIEW_NEED_CONTAINERS)))
             continue;
-        child = skeleton(val, k->inner, need);
-        if (child == NULL || json_object_setn_new(obj, key.p, key.len, child) != 0) {
+        child = build(i, r, need);
+        if (child == NULL || json_object_set_new_nocheck(obj, fields[i].name, child) != 0) {
             json_decref(obj);
             return NULL;
         }
@@ -295,7 +373,7 @@ int
 hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *rv,
                  struct hw_error *err)
 {
-    struct hw_scan_range all = {body, len};
+    struct hw_scan_range r[N_FIELDS + 1];
     json_error_t jerr;
 
     memset(rv, 0, sizeof(*rv));
@@ -304,8 +382,15 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
         hw_error_set(err, HW_EINVAL, "request body is empty: expected an AdmissionReview");
         return -1;
     }
-    if (!(need & HW_REVIEW_FULL) && hw_scan_validate(body, len) == 0)
-        rv->root = skeleton(all, root_keys, need);
+    if (!(need & HW_REVIEW_FULL) && hw_scan_extract(body, len, fields, N_FIELDS, r) == 0) {
+        size_t ws = 0;
+
+        while (ws < len && strchr(" \t\r\n", body[ws]) != NULL)
+            ws++;
+        r[N_FIELDS].p = body + ws;  /* the whole value, for build(-1) */
+        r[N_FIELDS].len = len - ws;
+        rv->root = build(-1, r, need);
+    }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
      * use lengths. Duplicate keys: last wins, as in kube's decoder. */
     if (rv->root == NULL)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scan: validation and navigation over raw JSON bytes, for the request
- * path's fast decode. Validation mirrors jansson 2.14's lexer: the same
+ * scan: validation of raw JSON bytes, recording where the requested fields
+ * are, for the request path's fast decode. Validation mirrors jansson 2.14's lexer: the same
  * grammar, the same UTF-8 rules (no overlongs, no surrogates, nothing past
  * U+10FFFF), no raw control characters in strings, \u0000 allowed. It is
  * deliberately stricter where matching jansson exactly would cost: any
@@ -18,6 +18,9 @@
 struct scanner {
     const unsigned char *p, *end;
     int depth;
+    const struct hw_scan_field *fields;  /* NULL when nothing is tracked */
+    size_t n;
+    struct hw_scan_range *out;
 };
 
 static void
@@ -67,6 +70,19 @@ utf8_seq(struct scanner *s)
     return 0;
 }
 
+/* 1 for bytes that stand for themselves in a string: printable ASCII
+ * other than the quote and the backslash. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static int
 scan_string(struct scanner *s)
 {
@@ -74,8 +90,11 @@ scan_string(struct scanner *s)
     for (;;) {
         unsigned char c;
 
-        /* The common case: printable ASCII. */
-        while (s->p < s->end && (c = *s->p) >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+        /* The common case, four bytes at a time: printable ASCII. */
+        while (s->end - s->p >= 4 && plain[s->p[0]] && plain[s->p[1]] && plain[s->p[2]] &&
+               plain[s->p[3]])
+            s->p += 4;
+        while (s->p < s->end && plain[*s->p])
             s->p++;
         if (s->p >= s->end)
             return -1;
@@ -176,10 +195,41 @@ scan_number(struct scanner *s)
     return (long)intd + exp <= 300 && fracd + intd < 4096 ? 0 : -1;
 }
 
-static int scan_value(struct scanner *s);
+static int scan_value(struct scanner *s, int track);
 
+/* The field named by the key just scanned (quotes at k-1 and s->p-1) in
+ * the object tracked as parent; -1 when none. */
 static int
-scan_container(struct scanner *s, unsigned char close)
+field_of(const struct scanner *s, int parent, const unsigned char *k, size_t klen)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const char *name = s->fields[i].name;
+
+        /* Raw key bytes hold no NUL, so strncmp stops inside both. */
+        if (s->fields[i].parent == parent && name[0] == (char)k[0] &&
+            strncmp(name, (const char *)k, klen) == 0 && name[klen] == '\0')
+            return (int)i;
+    }
+    return -1;
+}
+
+/* A repeated key: forget everything found below field f. */
+static void
+forget_below(struct scanner *s, int f)
+{
+    for (size_t i = (size_t)f + 1; i < s->n; i++) {
+        int p = s->fields[i].parent;
+
+        while (p > f)
+            p = s->fields[p].parent;
+        if (p == f)
+            s->out[i].len = 0;
+    }
+}
+
+/* track: the field whose object this is (-1 the top level), or -3 none. */
+static int
+scan_container(struct scanner *s, unsigned char close, int track)
 {
     if (++s->depth > SCAN_MAX_DEPTH)
         return -1;
@@ -191,16 +241,38 @@ scan_container(struct scanner *s, unsigned char close)
         return 0;
     }
     for (;;) {
+        int f = -3;
+
         if (close == '}') {
+            const unsigned char *k = s->p + 1;
+
             if (s->p >= s->end || *s->p != '"' || scan_string(s) != 0)
                 return -1;
+            /* Escaped keys are rare and jansson has its own rules for them
+             * (no \u0000 in a key): let it decide. */
+            if (memchr(k, '\\', (size_t)(s->p - 1 - k)) != NULL)
+                return -1;
+            if (track != -3) {
+                f = field_of(s, track, k, (size_t)(s->p - 1 - k));
+                if (f >= 0)
+                    forget_below(s, f);
+            }
             skip_ws(s);
             if (s->p >= s->end || *s->p != ':')
                 return -1;
             s->p++;
+            skip_ws(s);
         }
-        if (scan_value(s) != 0)
-            return -1;
+        {
+            const unsigned char *v = s->p;
+
+            if (scan_value(s, f >= 0 ? f : -3) != 0)
+                return -1;
+            if (f >= 0) {
+                s->out[f].p = (const char *)v;
+                s->out[f].len = (size_t)(s->p - v);
+            }
+        }
         skip_ws(s);
         if (s->p >= s->end)
             return -1;
@@ -227,14 +299,14 @@ literal(struct scanner *s, const char *word, size_t n)
 }
 
 static int
-scan_value(struct scanner *s)
+scan_value(struct scanner *s, int track)
 {
     skip_ws(s);
     if (s->p >= s->end)
         return -1;
     switch (*s->p) {
-    case '{': return scan_container(s, '}');
-    case '[': return scan_container(s, ']');
+    case '{': return scan_container(s, '}', track);
+    case '[': return scan_container(s, ']', -3);
     case '"': return scan_string(s);
     case 't': return literal(s, "true", 4);
     case 'f': return literal(s, "false", 5);
@@ -249,114 +321,20 @@ scan_value(struct scanner *s)
 int
 hw_scan_validate(const char *text, size_t len)
 {
-    struct scanner s = {(const unsigned char *)text, (const unsigned char *)text + len, 0};
+    return hw_scan_extract(text, len, NULL, 0, NULL);
+}
 
-    if (scan_value(&s) != 0)
+int
+hw_scan_extract(const char *text, size_t len, const struct hw_scan_field *fields, size_t n,
+                struct hw_scan_range *out)
+{
+    struct scanner s = {(const unsigned char *)text, (const unsigned char *)text + len, 0,
+                        fields, n, out};
+
+    for (size_t i = 0; i < n; i++)
+        out[i].len = 0;
+    if (scan_value(&s, fields != NULL ? -1 : -3) != 0)
         return -1;
     skip_ws(&s);
     return s.p == s.end ? 0 : -1;
-}
-
-/* ---- navigation over validated text: no checks, only structure ---- */
-
-static const char *
-skip_string(const char *p, const char *end)
-{
-    for (p++; p < end; p++) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        const char *b;
-
-        if (q == NULL)
-            return end;
-        /* Count the backslashes before the quote: odd means escaped. */
-        b = q;
-        while (b > p && b[-1] == '\\')
-            b--;
-        if (((q - b) & 1) == 0)
-            return q + 1;
-        p = q;
-    }
-    return end;
-}
-
-/* Bytes that end a number or literal in validated text. */
-static const unsigned char scalar_end[256] = {
-    [','] = 1, [']'] = 1, ['}'] = 1, [' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1, [':'] = 1,
-};
-
-static const char *
-skip_value(const char *p, const char *end)
-{
-    int depth = 0;
-
-    do {
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',' ||
-                           *p == ':'))
-            p++;
-        if (p >= end)
-            return end;
-        switch (*p) {
-        case '"':
-            p = skip_string(p, end);
-            break;
-        case '{':
-        case '[':
-            depth++;
-            p++;
-            break;
-        case '}':
-        case ']':
-            depth--;
-            p++;
-            break;
-        default:
-            while (p < end && !scalar_end[(unsigned char)*p])
-                p++;
-        }
-        /* Inside a container, keep going until it closes. */
-    } while (depth > 0);
-    return p;
-}
-
-static const char *
-ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p;
-}
-
-int
-hw_scan_object_begin(struct hw_scan_range value, struct hw_scan_iter *it)
-{
-    if (value.len == 0 || value.p[0] != '{')
-        return -1;
-    it->p = value.p + 1;
-    it->end = value.p + value.len;
-    return 0;
-}
-
-int
-hw_scan_object_next(struct hw_scan_iter *it, struct hw_scan_range *key, int *escaped,
-                    struct hw_scan_range *value)
-{
-    const char *p = ws(it->p, it->end), *k, *v;
-
-    if (p < it->end && *p == ',')
-        p = ws(p + 1, it->end);
-    if (p >= it->end || *p != '"')
-        return 0;
-    k = p + 1;
-    p = skip_string(p, it->end);
-    key->p = k;
-    key->len = (size_t)(p - 1 - k);
-    *escaped = memchr(k, '\\', key->len) != NULL;
-    p = ws(p, it->end);
-    p = ws(p + 1, it->end);  /* the colon */
-    v = p;
-    p = skip_value(p, it->end);
-    value->p = v;
-    value->len = (size_t)(p - v);
-    it->p = p;
-    return 1;
 }

@@ -398,13 +398,22 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
         hw_metrics_bad_request(res.status);
     hw_metrics_admission(&res, secs);
     if (hw_log_enabled(HW_LOG_INFO)) {
-        hw_log(HW_LOG_INFO, "admission", "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:s*}",
-               "uid", res.uid, "operation",
-               res.operation >= 0 ? hw_review_operation_name((enum hw_operation)res.operation) : "",
-               "kind", res.kind, "namespace", res.namespace_, "name", res.name, "decision",
-               hw_handler_decision_name(res.decision), "patch_ops", (int)res.patch_ops, "warnings",
-               (int)res.n_warnings, "status", res.status, "duration_ms", elapsed(&rq->start) * 1e3,
-               "error", res.status != 200 ? res.error : NULL);
+        const struct hw_log_field f[] = {
+            {"uid", 's', res.uid, 0, 0},
+            {"operation", 's',
+             res.operation >= 0 ? hw_review_operation_name((enum hw_operation)res.operation) : "", 0, 0},
+            {"kind", 's', res.kind, 0, 0},
+            {"namespace", 's', res.namespace_, 0, 0},
+            {"name", 's', res.name, 0, 0},
+            {"decision", 's', hw_handler_decision_name(res.decision), 0, 0},
+            {"patch_ops", 'i', NULL, (long long)res.patch_ops, 0},
+            {"warnings", 'i', NULL, (long long)res.n_warnings, 0},
+            {"status", 'i', NULL, res.status, 0},
+            {"duration_ms", 'd', NULL, 0, elapsed(&rq->start) * 1e3},
+            {"error", 's', res.status != 200 ? res.error : NULL, 0, 0},
+        };
+
+        hw_log_fields(HW_LOG_INFO, "admission", f, sizeof(f) / sizeof(f[0]));
     }
     ret = send_response(conn, s, &res, NULL);
     hw_response_clear(&res);

@@ -5,8 +5,8 @@
  * accept it and read every value the same way; where it cannot be sure
  * cheaply (surrogate escapes, numbers near the limits of long long or
  * double, nesting near jansson's 2048 levels) it declines, and the caller
- * parses the whole text with jansson instead. After validation it walks
- * objects member by member, handing out byte ranges, so the caller parses
+ * parses the whole text with jansson instead. In the same single pass it
+ * records where the fields the caller asked for are, so the caller parses
  * with jansson only the values it needs.
  */
 #ifndef HOOKWARDEN_SCAN_H
@@ -23,21 +23,27 @@ struct hw_scan_range {
  * jansson reads identically; -1 when invalid or not certain. */
 int hw_scan_validate(const char *text, size_t len);
 
-/* Iterates the members of a validated object value. */
-struct hw_scan_iter {
-    const char *p, *end;
+/*
+ * A field to find while validating: member name of the object that is the
+ * value of field `parent` (-1: the top-level value). Fields form a tree;
+ * a parent must come before its children in the array.
+ */
+struct hw_scan_field {
+    const char *name;
+    int parent;
 };
 
-/* Starts at value (which must be an object); -1 when it is not one. */
-int hw_scan_object_begin(struct hw_scan_range value, struct hw_scan_iter *it);
+#define HW_SCAN_MAX_FIELDS 64
 
 /*
- * Next member: key is the raw text between the quotes (escapes as written),
- * value the value's bytes. Returns 1 for a member, 0 at the end.
- * *escaped is set when the key contains a backslash.
+ * hw_scan_validate, recording on the way the value range of every field it
+ * finds (len 0 when absent). A repeated key replaces the earlier value and
+ * forgets what was found inside it, as jansson keeps the last. Returns -1
+ * as hw_scan_validate does, and also when a key on the tracked paths has
+ * an escape (the caller then parses everything).
  */
-int hw_scan_object_next(struct hw_scan_iter *it, struct hw_scan_range *key, int *escaped,
-                        struct hw_scan_range *value);
+int hw_scan_extract(const char *text, size_t len, const struct hw_scan_field *fields, size_t n,
+                    struct hw_scan_range *out);
 
 /* The first byte of a validated value: '{', '[', '"', 't', 'f', 'n' or a digit or '-'. */
 static inline char

@@ -31,6 +31,7 @@ static const struct {
     {"\"\xf4\x90\x80\x80\"", 0}, {"\"\xff\"", 0}, {"{} x", 0}, {"\xef\xbb\xbf{}", 0},
     /* Declined although valid: jansson decides these. */
     {"\"\\ud83d\\ude00\"", 0}, {"1234567890123456789", 0}, {"1e400", 0},
+    {"{\"a\\u0000b\":1}", 0}, {"{\"a\\/b\":1}", 0},
 };
 
 START_TEST(test_scan_accepts_only_what_jansson_reads_the_same)
@@ -98,11 +99,14 @@ same_answer_and_corruptions(const char *body, size_t len, const char *what)
             same_answer(m, len, "byte flipped");
             corrupted++;
         }
-        /* An escaped key or value where the policy looks. */
+        /* Escapes where the policy looks: a letter, and a NUL (which
+         * jansson refuses in object keys but accepts in values). */
         memcpy(m, body, at);
         memcpy(m + at, "\\u0041", 6);
         memcpy(m + at + 6, body + at, len - at);
         same_answer(m, len + 6, "escape inserted");
+        memcpy(m + at, "\\u0000", 6);
+        same_answer(m, len + 6, "NUL escape inserted");
     }
     free(m);
 }
