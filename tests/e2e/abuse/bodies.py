@@ -12,6 +12,7 @@ what is tested is the parser and the policy, not the envelope checks:
   bad-utf8, overlong-utf8, bad-utf8-key, raw-nul, lone-surrogate   invalid: 400
   escaped-nul                  "\\u0000" inside an annotation value (valid: 200)
   uid-nul                      "\\u0000" inside request.uid
+  uid-long-utf8                a 70-byte uid whose 63rd byte is inside a UTF-8 sequence
   canary-valid                 a valid review carrying CANARY in env and annotations
   canary-truncated             the same, cut off just after CANARY (invalid JSON)
 """
@@ -73,6 +74,8 @@ def main():
     # Valid JSON that carries NULs.
     w("escaped-nul", v.replace(b"@@", b"before \\u0000 after"))
     w("uid-nul", dumps(review(job(), "abc\u0000def")))
+    # 62 ASCII bytes then 2-byte characters: a 63-byte cut splits one.
+    w("uid-long-utf8", dumps(review(job(), "a" * 62 + "\u00e9" * 4)))
 
     env = [{"name": "DATABASE_URL", "value": "postgres://u:" + canary + "@db/app"}]
     valid = dumps(review(job({"note": canary}, env), "canary"))
