@@ -108,3 +108,65 @@ hw_buf_free(struct hw_buf *b)
     b->len = 0;
     b->cap = 0;
 }
+
+int
+hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+
+    if (hw_buf_append(out, "\"", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        if (hw_buf_append(out, s + start, i - start) != 0 || hw_buf_append(out, esc, n) != 0)
+            return -1;
+        start = i + 1;
+    }
+    if (hw_buf_append(out, s + start, len - start) != 0)
+        return -1;
+    return hw_buf_append(out, "\"", 1);
+}
+
+int
+hw_buf_append_base64(struct hw_buf *out, const unsigned char *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char quad[4];
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        quad[0] = tbl[(v >> 18) & 63];
+        quad[1] = tbl[(v >> 12) & 63];
+        quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        quad[3] = i + 2 < len ? tbl[v & 63] : '=';
+        if (hw_buf_append(out, quad, 4) != 0)
+            return -1;
+    }
+    return 0;
+}

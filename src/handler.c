@@ -66,7 +66,7 @@ hw_handler_error(enum hw_error_code code, const char *message, struct hw_respons
     res->decision = HW_DECISION_ERROR;
     if (hw_buf_append_str(&b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
                               "\"status\":\"Failure\",\"message\":") != 0 ||
-        hw_json_append_string(&b, message, strlen(message)) != 0 ||
+        hw_buf_append_json_string(&b, message, strlen(message)) != 0 ||
         hw_buf_printf(&b, ",\"reason\":\"%s\",\"code\":%d}\n", hw_error_reason(code), status) != 0) {
         hw_buf_free(&b);
         hw_handler_text(500, "text/plain", "out of memory\n", 14, res);

@@ -15,7 +15,6 @@
 
 #include "hookwarden/buf.h"
 #include "hookwarden/log.h"
-#include "hookwarden/review.h"
 
 static _Atomic int log_level = HW_LOG_INFO;
 
@@ -107,14 +106,14 @@ hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_fiel
     log_time(now, sizeof(now));
     hw_buf_init(&b, 64 * 1024);
     ok = hw_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", now, level_names[level]) == 0 &&
-         hw_json_append_string(&b, msg, strlen(msg)) == 0;
+         hw_buf_append_json_string(&b, msg, strlen(msg)) == 0;
     for (size_t i = 0; ok && i < n; i++) {
         if (f[i].type == 's' && f[i].s == NULL)
             continue;
-        ok = hw_buf_append(&b, ",", 1) == 0 && hw_json_append_string(&b, f[i].key, strlen(f[i].key)) == 0 &&
+        ok = hw_buf_append(&b, ",", 1) == 0 && hw_buf_append_json_string(&b, f[i].key, strlen(f[i].key)) == 0 &&
              hw_buf_append(&b, ":", 1) == 0;
         if (ok && f[i].type == 's')
-            ok = hw_json_append_string(&b, f[i].s, strlen(f[i].s)) == 0;
+            ok = hw_buf_append_json_string(&b, f[i].s, strlen(f[i].s)) == 0;
         else if (ok && f[i].type == 'i')
             ok = hw_buf_printf(&b, "%lld", f[i].i) == 0;
         else if (ok)

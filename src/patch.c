@@ -258,20 +258,47 @@ out:
     return rc;
 }
 
-int
-hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err)
+/* A value: strings and integers written here, containers by jansson. */
+static int
+dump_value(struct hw_buf *out, const json_t *v)
 {
     char *text;
     int rc;
 
-    text = json_dumps(p->ops, JSON_COMPACT);
-    if (text == NULL) {
-        hw_error_set(err, HW_EINTERNAL, "out of memory serialising the patch");
+    if (json_is_string(v))
+        return hw_buf_append_json_string(out, json_string_value(v), json_string_length(v));
+    if (json_is_integer(v))
+        return hw_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL)
         return -1;
-    }
     rc = hw_buf_append_str(out, text);
     free(text);
-    if (rc != 0)
-        hw_error_set(err, HW_EINTERNAL, "patch does not fit the response buffer");
     return rc;
+}
+
+int
+hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err)
+{
+    size_t i;
+    const json_t *op;
+
+    if (hw_buf_append(out, "[", 1) != 0)
+        goto fail;
+    json_array_foreach(p->ops, i, op) {
+        const json_t *path = json_object_get(op, "path");
+
+        if (hw_buf_append_str(out, i ? ",{\"op\":\"" : "{\"op\":\"") != 0 ||
+            hw_buf_append_str(out, json_string_value(json_object_get(op, "op"))) != 0 ||
+            hw_buf_append_str(out, "\",\"path\":") != 0 ||
+            hw_buf_append_json_string(out, json_string_value(path), json_string_length(path)) != 0 ||
+            hw_buf_append_str(out, ",\"value\":") != 0 ||
+            dump_value(out, json_object_get(op, "value")) != 0 || hw_buf_append(out, "}", 1) != 0)
+            goto fail;
+    }
+    if (hw_buf_append(out, "]", 1) == 0)
+        return 0;
+fail:
+    hw_error_set(err, HW_EINTERNAL, "patch does not fit the response buffer");
+    return -1;
 }

@@ -407,68 +407,6 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
     return 0;
 }
 
-int
-hw_json_append_string(struct hw_buf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t start = 0;
-
-    if (hw_buf_append(out, "\"", 1) != 0)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6];
-        size_t n = 2;
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        if (hw_buf_append(out, s + start, i - start) != 0 || hw_buf_append(out, esc, n) != 0)
-            return -1;
-        start = i + 1;
-    }
-    if (hw_buf_append(out, s + start, len - start) != 0)
-        return -1;
-    return hw_buf_append(out, "\"", 1);
-}
-
-int
-hw_base64_append(struct hw_buf *out, const unsigned char *data, size_t len)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char quad[4];
-
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)data[i] << 16;
-
-        if (i + 1 < len)
-            v |= (unsigned)data[i + 1] << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        quad[0] = tbl[(v >> 18) & 63];
-        quad[1] = tbl[(v >> 12) & 63];
-        quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        quad[3] = i + 2 < len ? tbl[v & 63] : '=';
-        if (hw_buf_append(out, quad, 4) != 0)
-            return -1;
-    }
-    return 0;
-}
-
 /*
  * The denial's metav1.Status. kube-apiserver reads it from "status" (the
  * JSON name of AdmissionResponse.Result); the shared admission-sim reads
@@ -485,11 +423,11 @@ encode_status(struct hw_buf *out, const struct hw_answer *ans)
     hw_buf_init(&st, 0);
     if (hw_buf_printf(&st, "{\"code\":%d,\"status\":\"Failure\",\"message\":",
                       ans->status_code >= 400 ? ans->status_code : 403) != 0 ||
-        hw_json_append_string(&st, msg, strlen(msg)) != 0)
+        hw_buf_append_json_string(&st, msg, strlen(msg)) != 0)
         goto out;
     if (ans->status_reason != NULL &&
         (hw_buf_append_str(&st, ",\"reason\":") != 0 ||
-         hw_json_append_string(&st, ans->status_reason, strlen(ans->status_reason)) != 0))
+         hw_buf_append_json_string(&st, ans->status_reason, strlen(ans->status_reason)) != 0))
         goto out;
     if (hw_buf_append(&st, "}", 1) != 0)
         goto out;
@@ -510,7 +448,7 @@ encode_lists(struct hw_buf *out, const struct hw_answer *ans)
             return -1;
         for (size_t i = 0; i < ans->n_warnings; i++) {
             if ((i > 0 && hw_buf_append(out, ",", 1) != 0) ||
-                hw_json_append_string(out, ans->warnings[i], strlen(ans->warnings[i])) != 0)
+                hw_buf_append_json_string(out, ans->warnings[i], strlen(ans->warnings[i])) != 0)
                 return -1;
         }
         if (hw_buf_append(out, "]", 1) != 0)
@@ -521,9 +459,9 @@ encode_lists(struct hw_buf *out, const struct hw_answer *ans)
             return -1;
         for (size_t i = 0; i < ans->n_audit; i++) {
             if ((i > 0 && hw_buf_append(out, ",", 1) != 0) ||
-                hw_json_append_string(out, ans->audit_keys[i], strlen(ans->audit_keys[i])) != 0 ||
+                hw_buf_append_json_string(out, ans->audit_keys[i], strlen(ans->audit_keys[i])) != 0 ||
                 hw_buf_append(out, ":", 1) != 0 ||
-                hw_json_append_string(out, ans->audit_values[i], strlen(ans->audit_values[i])) != 0)
+                hw_buf_append_json_string(out, ans->audit_values[i], strlen(ans->audit_values[i])) != 0)
                 return -1;
         }
         if (hw_buf_append(out, "}", 1) != 0)
@@ -538,14 +476,14 @@ hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct
 {
     if (hw_buf_printf(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%s\",\"response\":{\"uid\":",
                       version_names[rv->version]) != 0 ||
-        hw_json_append_string(out, rv->uid, strlen(rv->uid)) != 0 ||
+        hw_buf_append_json_string(out, rv->uid, strlen(rv->uid)) != 0 ||
         hw_buf_append_str(out, ans->allowed ? ",\"allowed\":true" : ",\"allowed\":false") != 0)
         goto fail;
     if (!ans->allowed && encode_status(out, ans) != 0)
         goto fail;
     if (ans->allowed && ans->patch != NULL && ans->patch_len > 0 &&
         (hw_buf_append_str(out, ",\"patchType\":\"JSONPatch\",\"patch\":\"") != 0 ||
-         hw_base64_append(out, (const unsigned char *)ans->patch, ans->patch_len) != 0 ||
+         hw_buf_append_base64(out, (const unsigned char *)ans->patch, ans->patch_len) != 0 ||
          hw_buf_append(out, "\"", 1) != 0))
         goto fail;
     if (encode_lists(out, ans) != 0 || hw_buf_append_str(out, "}}") != 0)

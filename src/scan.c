@@ -213,6 +213,26 @@ field_of(const struct scanner *s, int parent, const unsigned char *k, size_t kle
     return -1;
 }
 
+/*
+ * Keys with escapes are common (managedFields' "k:{\"name\":\"x\"}"), but
+ * jansson refuses \u0000 in a key, and where fields are tracked an escaped
+ * key might spell one of them: decline those two cases.
+ */
+static int
+key_escapes(const unsigned char *k, size_t len, int tracked)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (k[i] != '\\')
+            continue;
+        if (tracked)
+            return -1;
+        if (i + 5 < len && k[i + 1] == 'u' && memcmp(k + i + 2, "0000", 4) == 0)
+            return -1;
+        i += k[i + 1] == 'u' ? 5 : 1;
+    }
+    return 0;
+}
+
 /* A repeated key: forget everything found below field f. */
 static void
 forget_below(struct scanner *s, int f)
@@ -248,9 +268,7 @@ scan_container(struct scanner *s, unsigned char close, int track)
 
             if (s->p >= s->end || *s->p != '"' || scan_string(s) != 0)
                 return -1;
-            /* Escaped keys are rare and jansson has its own rules for them
-             * (no \u0000 in a key): let it decide. */
-            if (memchr(k, '\\', (size_t)(s->p - 1 - k)) != NULL)
+            if (key_escapes(k, (size_t)(s->p - 1 - k), track != -3) != 0)
                 return -1;
             if (track != -3) {
                 f = field_of(s, track, k, (size_t)(s->p - 1 - k));

@@ -24,6 +24,12 @@ int hw_buf_append(struct hw_buf *b, const void *data, size_t len);
 int hw_buf_append_str(struct hw_buf *b, const char *s);
 int hw_buf_printf(struct hw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends s (len bytes, any content) as a quoted JSON string. */
+int hw_buf_append_json_string(struct hw_buf *b, const char *s, size_t len);
+
+/* Appends the padded standard base64 of data. */
+int hw_buf_append_base64(struct hw_buf *b, const unsigned char *data, size_t len);
+
 /* Hands the data to the caller (free() it); b is left empty. Never NULL on
  * success: an empty buffer yields an allocated "". NULL when out of memory. */
 char *hw_buf_steal(struct hw_buf *b, size_t *len);

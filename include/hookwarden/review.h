@@ -83,10 +83,5 @@ struct hw_answer {
 int hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct hw_buf *out,
                      struct hw_error *err);
 
-/* Appends s (len bytes) as a quoted JSON string. Exposed for handler.c. */
-int hw_json_append_string(struct hw_buf *out, const char *s, size_t len);
-
-/* Appends the padded standard base64 of data. */
-int hw_base64_append(struct hw_buf *out, const unsigned char *data, size_t len);
 
 #endif

@@ -192,7 +192,7 @@ START_TEST(test_review_json_strings_escape_control_characters)
     struct hw_buf b;
 
     hw_buf_init(&b, 0);
-    ck_assert_int_eq(hw_json_append_string(&b, "a\n\t\x01\\\"", 6), 0);
+    ck_assert_int_eq(hw_buf_append_json_string(&b, "a\n\t\x01\\\"", 6), 0);
     ck_assert_str_eq(b.data, "\"a\\n\\t\\u0001\\\\\\\"\"");
     hw_buf_free(&b);
 }

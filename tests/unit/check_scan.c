@@ -31,7 +31,8 @@ static const struct {
     {"\"\xf4\x90\x80\x80\"", 0}, {"\"\xff\"", 0}, {"{} x", 0}, {"\xef\xbb\xbf{}", 0},
     /* Declined although valid: jansson decides these. */
     {"\"\\ud83d\\ude00\"", 0}, {"1234567890123456789", 0}, {"1e400", 0},
-    {"{\"a\\u0000b\":1}", 0}, {"{\"a\\/b\":1}", 0},
+    {"{\"a\\u0000b\":1}", 0}, {"{\"a\\\\u0000b\":1}", 1},
+    {"{\"k:{\\\"name\\\":\\\"x\\\"}\":{}}", 1},
 };
 
 START_TEST(test_scan_accepts_only_what_jansson_reads_the_same)
@@ -43,6 +44,27 @@ START_TEST(test_scan_accepts_only_what_jansson_reads_the_same)
     if (scan_cases[_i].valid)
         ck_assert_msg(j != NULL, "scanner accepted what jansson refuses: case %d", _i);
     json_decref(j);
+}
+END_TEST
+
+/* The point of the scanner: real reviews take the fast path. */
+START_TEST(test_scan_accepts_every_real_shaped_review)
+{
+    static const char *const files[] = {"reviews/create-airflow-v1.json", "reviews/update-airflow-v1.json",
+                                        "reviews/create-dryrun-temporal-v1.json", "../bench/review-4k.json",
+                                        "../bench/review-8k.json"};
+    char path[4096];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *body;
+
+        snprintf(path, sizeof(path), "%s/%s", tu_fixtures(), files[i]);
+        body = tu_read(path, &len);
+        ck_assert_ptr_nonnull(body);
+        ck_assert_msg(hw_scan_validate(body, len) == 0, "%s declined: slow path", files[i]);
+        free(body);
+    }
 }
 END_TEST
 
@@ -231,6 +253,7 @@ hw_suite_scan(void)
     tcase_add_loop_test(tc, test_scan_accepts_only_what_jansson_reads_the_same, 0,
                         sizeof(scan_cases) / sizeof(scan_cases[0]));
     tcase_add_test(tc, test_scan_declines_nesting_past_its_limit);
+    tcase_add_test(tc, test_scan_accepts_every_real_shaped_review);
     tcase_add_checked_fixture(diff, setup, teardown);
     tcase_set_timeout(diff, 600);
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_every_fixture);
