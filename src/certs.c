@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -252,6 +253,28 @@ hw_certs_load_ca(const char *path, char **pem, size_t *len, struct hw_error *err
     X509_free(x);
     *pem = hw_buf_steal(&b, len);
     return 0;
+}
+
+void
+hw_certs_release_memory(void)
+{
+    char line[512];
+    FILE *maps = fopen("/proc/self/maps", "r");
+
+    if (maps == NULL)
+        return;
+    while (fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long start, end;
+
+        /* OpenSSL's code only: executable text is never written, so dropping
+         * our mapping of it loses nothing (it refaults from the page cache).
+         * Read-only data is left alone: RELRO pages were written at load. */
+        if ((strstr(line, "/libcrypto.so") == NULL && strstr(line, "/libssl.so") == NULL) ||
+            strstr(line, " r-xp ") == NULL || sscanf(line, "%lx-%lx", &start, &end) != 2)
+            continue;
+        madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+    fclose(maps);
 }
 
 /* ---- generation ---- */

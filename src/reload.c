@@ -148,6 +148,7 @@ hw_reload_init(const struct hw_reload_options *opts, struct hw_certs_pair *pair,
         if (hw_certs_load(opts->cert_path, opts->key_path, time(NULL), pair, err) != 0)
             return -1;
         note_certificate(pair, "serving certificate loaded");
+        hw_certs_release_memory();
     }
     return 0;
 }
@@ -219,6 +220,7 @@ check_certificate(void)
     hw_metrics_reload(HW_RELOAD_CERTIFICATE, 1);
     note_certificate(&pair, "serving certificate reloaded");
     hw_certs_pair_clear(&pair);
+    hw_certs_release_memory();
 }
 
 static void *

@@ -39,6 +39,14 @@ struct hw_certs_pair {
 int hw_certs_load(const char *cert_path, const char *key_path, time_t now,
                   struct hw_certs_pair *pair, struct hw_error *err);
 
+/*
+ * OpenSSL runs only at start and on reload, yet loading a pair touches
+ * megabytes of libcrypto's code. Drops this process's mapping of OpenSSL's
+ * executable pages (MADV_DONTNEED on read-only text: nothing is lost, the
+ * next reload faults them back from the page cache). Best effort.
+ */
+void hw_certs_release_memory(void);
+
 /* Frees and wipes the key material. Accepts a zeroed pair. */
 void hw_certs_pair_clear(struct hw_certs_pair *pair);
 
