@@ -226,6 +226,9 @@ finding(const struct hw_policy *p, struct hw_outcome *out, const char *job, enum
     if (out->n_findings < HW_OUTCOME_MAX) {
         out->findings[out->n_findings].rule = rule;
         out->findings[out->n_findings].action = action;
+        snprintf(out->findings[out->n_findings].message,
+                 sizeof(out->findings[out->n_findings].message), "%s%s%s", problem,
+                 action == HW_ACTION_DENY ? ". Fix: " : "", action == HW_ACTION_DENY ? fix : "");
         out->n_findings++;
     }
     if (action == HW_ACTION_WARN) {
@@ -312,6 +315,7 @@ set_annotation(const struct hw_policy *p, json_t *obj, struct hw_patch *patch,
         if (have != NULL && (helm_list ? same_helm_list(have, want->value)
                                        : strcmp(have, want->value) == 0))
             return 0;
+        out->n_replaced++;
         warn(out, "%s %s replaced by %s (platform policy)", key,
              have ? shown(have, b1, sizeof(b1)) : "(not a string)", shown(want->value, b2, sizeof(b2)));
     }
@@ -338,6 +342,7 @@ set_restart_policy(const struct hw_policy *p, json_t *obj, struct hw_patch *patc
         if (p->restart_policy.mode == HW_MODE_ADD ||
             (have != NULL && strcmp(have, p->restart_policy.value) == 0))
             return 0;
+        out->n_replaced++;
         warn(out, "restartPolicy %s replaced by %s: a failed migration must not restart in place",
              have ? shown(have, b1, sizeof(b1)) : "(not a string)", p->restart_policy.value);
     }
@@ -401,6 +406,7 @@ set_job_int(json_t *obj, struct hw_patch *patch, struct hw_outcome *out,
         if (want->mode == HW_MODE_ADD ||
             (json_is_integer(cur) && json_integer_value(cur) == want->value))
             return 0;
+        out->n_replaced++;
         if (json_is_integer(cur))
             warn(out, "%s %lld replaced by %lld (platform policy)", key,
                  (long long)json_integer_value(cur), want->value);

@@ -95,68 +95,17 @@ say(FILE *f, const struct place *pl, const char *rule, const char *action, const
             action ? action : "", action ? ": " : "", len, msg);
 }
 
-/*
- * Splits oc->deny_message, which joins "Job X violates rule R: PROBLEM.
- * Fix: FIX" parts with "; ", into one text per deny finding, in order.
- * Returns how many it found (fewer when the message was cut short).
- */
-static size_t
-split_denials(const struct hw_outcome *oc, const char *text[], int len[])
-{
-    const char *msg = oc->deny_message, *cursor = msg, *head[HW_OUTCOME_MAX];
-    size_t n = 0;
-
-    for (size_t i = 0; i < oc->n_findings && n < HW_OUTCOME_MAX; i++) {
-        char h[96];
-        const char *at;
-
-        if (oc->findings[i].action != HW_ACTION_DENY)
-            continue;
-        snprintf(h, sizeof(h), " violates rule %s: ", hw_policy_rule_name(oc->findings[i].rule));
-        if ((at = strstr(cursor, h)) == NULL)
-            break;
-        head[n] = at;
-        text[n++] = at + strlen(h);
-        cursor = at + strlen(h);
-    }
-    for (size_t k = 0; k < n; k++) {
-        const char *end = msg + strlen(msg), *p;
-
-        /* A part ends at the "; Job " that opens the next part. */
-        for (p = text[k]; k + 1 < n && (p = strstr(p, "; Job ")) != NULL && p < head[k + 1]; p++)
-            end = p;
-        len[k] = (int)(end - text[k]);
-    }
-    return n;
-}
-
 static void
 lint_report(const struct place *pl, const struct hw_outcome *oc)
 {
-    const char *dtext[HW_OUTCOME_MAX];
-    int dlen[HW_OUTCOME_MAX];
-    size_t n_warn = 0, n_deny = split_denials(oc, dtext, dlen), w, d = 0;
-
-    for (size_t i = 0; i < oc->n_findings; i++)
-        n_warn += oc->findings[i].action == HW_ACTION_WARN;
-    /* The policy's own warnings (a value it replaced) come before the findings'. */
-    w = oc->n_warnings > n_warn ? oc->n_warnings - n_warn : 0;
-    for (size_t i = 0; i < w; i++)
+    /* Values the policy replaced first, then one line per finding. */
+    for (size_t i = 0; i < oc->n_replaced && i < oc->n_warnings; i++)
         say(stdout, pl, "policy", "warn", oc->warnings[i], (int)strlen(oc->warnings[i]));
     for (size_t i = 0; i < oc->n_findings; i++) {
-        const char *rule = hw_policy_rule_name(oc->findings[i].rule);
-        const char *action = hw_policy_action_name(oc->findings[i].action);
-        const char *msg = "(message not recorded)";
-        int len = (int)strlen(msg);
+        const char *msg = oc->findings[i].message;
 
-        if (oc->findings[i].action == HW_ACTION_WARN && w < oc->n_warnings) {
-            msg = oc->warnings[w++];
-            len = (int)strlen(msg);
-        } else if (oc->findings[i].action == HW_ACTION_DENY && d < n_deny) {
-            msg = dtext[d];
-            len = dlen[d++];
-        }
-        say(stdout, pl, rule, action, msg, len);
+        say(stdout, pl, hw_policy_rule_name(oc->findings[i].rule),
+            hw_policy_action_name(oc->findings[i].action), msg, (int)strlen(msg));
     }
 }
 

@@ -93,10 +93,12 @@ struct hw_outcome {
     int denied;
     size_t n_warnings;
     char warnings[HW_OUTCOME_MAX][HW_WARNING_MAX + 1];
+    size_t n_replaced;                 /* the first n_replaced warnings say a value was replaced */
     size_t n_findings;
     struct {
         enum hw_rule rule;
         enum hw_action action;
+        char message[512];             /* the problem; for a denial also ". Fix: ..." */
     } findings[HW_OUTCOME_MAX];
     size_t n_changes;
     const char *changes[HW_OUTCOME_MAX];  /* static names of what was set */

@@ -158,6 +158,7 @@ START_TEST(test_policy_default_adds_hook_annotations_and_sets_never_with_a_warni
     ck_assert_ptr_null(ann(&r, "helm.sh/hook-weight"));
     ck_assert_str_eq(restart(&r), "Never");
     ck_assert_int_eq(r.oc.n_warnings, 1);
+    ck_assert_int_eq(r.oc.n_replaced, 1);
     ck_assert_str_eq(r.oc.warnings[0],
                      "restartPolicy OnFailure replaced by Never: a failed migration must not restart in place");
     /* No imagePullSecrets are configured by default. */
@@ -472,6 +473,8 @@ START_TEST(test_policy_lint_rules_warn)
         ck_assert_int_eq(r.oc.findings[0].action, HW_ACTION_WARN);
         ck_assert_msg(has_warning(&r, rule_cases[_i].warning), "case %d: warnings lack \"%s\": %s", _i,
                       rule_cases[_i].warning, r.oc.n_warnings ? r.oc.warnings[0] : "none");
+        /* The finding carries its own text, the warning's (cut to 120). */
+        ck_assert_int_eq(strncmp(r.oc.findings[0].message, r.oc.warnings[r.oc.n_replaced], 100), 0);
     }
     run_free(&r);
     hw_policy_unref(p);
@@ -495,6 +498,8 @@ START_TEST(test_policy_lint_rules_deny_naming_job_rule_and_fix)
         ck_assert(strstr(r.oc.deny_message, rule_cases[_i].rule) != NULL);
         ck_assert(strstr(r.oc.deny_message, ". Fix: ") != NULL);
         ck_assert(strstr(r.oc.deny_message, rule_cases[_i].warning) != NULL);
+        ck_assert(strstr(r.oc.findings[0].message, rule_cases[_i].warning) != NULL);
+        ck_assert(strstr(r.oc.findings[0].message, ". Fix: ") != NULL);
     }
     run_free(&r);
     hw_policy_unref(p);
