@@ -109,8 +109,13 @@ fuzz: $(FUZZ_BINS) fuzz-replay
 fuzz-ci: $(FUZZ_BINS) fuzz-replay
 	$(call fuzz_run,$(FUZZ_CI_SECONDS))
 
-# Source-based line coverage of the corpus (seeds + build/fuzz/corpus).
+# Source-based line coverage of the corpus (seeds + build/fuzz/corpus),
+# reported for the request path's modules.
 FUZZ_COV_DIR := $(FUZZ_DIR)/cov
+FUZZ_COV_SRC := $(wildcard src/review.c src/scan.c src/handler.c src/policy.c src/patch.c \
+                  src/policyfile.c src/buf.c src/error.c)
+.SECONDARY: $(LIB_SRC:src/%.c=$(FUZZ_COV_DIR)/obj/%.o) $(FUZZ_COV_DIR)/tests/fuzz_common.o \
+            $(FUZZ_COV_DIR)/tests/testutil.o $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/tests/fuzz_%.o)
 $(FUZZ_COV_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SRC_WARN) -fprofile-instr-generate -fcoverage-mapping -c -o $@ $<
@@ -133,7 +138,7 @@ fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/fuzz_%)
 	  rm -f $(FUZZ_COV_DIR)/$$t.*.profraw; \
 	  echo "== fuzz-cov: $$t (corpus $$(find $(FUZZ_DIR)/corpus/$$t -type f | wc -l) + seeds)"; \
 	  $(FUZZ_LLVM_BIN)/llvm-cov report $(FUZZ_COV_DIR)/fuzz_$$t -instr-profile=$(FUZZ_COV_DIR)/$$t.profdata \
-	    src/review.c src/handler.c src/policy.c src/patch.c src/policyfile.c src/buf.c src/error.c; \
+	    $(FUZZ_COV_SRC); \
 	done
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_DIR)/tests/fuzz_request.d $(FUZZ_DIR)/tests/fuzz_policy.d $(FUZZ_DIR)/tests/fuzz_common.d

@@ -145,6 +145,14 @@ PY
   jcheck "an escaped NUL (\\u0000) in an annotation value: valid JSON, 200 with a patch" "$out" 'd["status"] == 200 and "\"patchType\":\"JSONPatch\"" in d["body"]'
 }
 ab_bodies
+# Headers past MHD's per-connection memory (32 KiB), and a long path.
+got=$(hw_curl /healthz --max-time 10 -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)")
+check "a 40 KB request header (past the 32 KiB per-connection memory): 431" test "$got" = 431
+got=$(hw_curl "/$(head -c 20000 /dev/zero | tr '\0' b)" --max-time 10 -o "$HW_TMP/long.body" -w '%{http_code}')
+check "a 20 KB request path: 404 with the path cut short in the message" \
+  bash -c '[ "$1" = 404 ] && grep -q "no such path /bbbb" "$2" && [ "$(wc -c <"$2")" -lt 1024 ]' _ "$got" "$HW_TMP/long.body"
+known_open log-line-unbounded "no log line is longer than 4 KiB (the 20 KB path is logged whole)" \
+  awk 'length > 4096 { print "line " NR ": " length " bytes"; bad = 1 } END { exit bad }' "$HW_LOG"
 out=$(ab post "$AB_BODIES/uid-nul")
 known_open uid-nul "a request.uid with \\u0000 is echoed byte for byte (or refused with 400)" \
   jtest "$out" 'd["status"] == 400 or "abc\\u0000def" in d["body"]'
