@@ -130,6 +130,22 @@ describe(X509 *x, struct hw_certs_info *info)
     info->not_after = asn1_to_time(X509_get0_notAfter(x));
 }
 
+/* At least one DNS or IP subjectAltName. */
+static int
+has_san(X509 *x)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    int found = 0;
+
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && !found; i++) {
+        int type = sk_GENERAL_NAME_value(names, i)->type;
+
+        found = type == GEN_DNS || type == GEN_IPADD;
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
 void
 hw_certs_pair_clear(struct hw_certs_pair *pair)
 {
@@ -201,6 +217,13 @@ hw_certs_load(const char *cert_path, const char *key_path, time_t now,
         goto out;
     }
     describe(x, &pair->info);
+    if (!has_san(x)) {
+        hw_error_set(err, HW_EINVAL,
+                     "certificate %s has no subjectAltName: kube-apiserver checks SANs only (the CN "
+                     "is ignored); make it for DNS:<service>.<namespace>.svc (hookwarden gen-certs)",
+                     cert_path);
+        goto out;
+    }
     if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
         hw_error_set(err, HW_EINVAL, "certificate %s expired (notAfter %ld)", cert_path,
                      (long)pair->info.not_after);

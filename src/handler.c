@@ -94,9 +94,18 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
             break;
         used += (size_t)w;
     }
-    for (size_t i = 0; i < oc->n_findings && *n < HW_OUTCOME_MAX; i++) {
-        snprintf(keys[*n], 64, "finding.%s", hw_policy_rule_name(oc->findings[i].rule));
-        vals[*n] = hw_policy_action_name(oc->findings[i].action);
+    /* One key per rule: a rule may find twice; the stronger action wins. */
+    for (int r = 0; r < HW_RULE_COUNT; r++) {
+        int action = -1;
+
+        for (size_t i = 0; i < oc->n_findings; i++) {
+            if ((int)oc->findings[i].rule == r && (int)oc->findings[i].action > action)
+                action = (int)oc->findings[i].action;
+        }
+        if (action < 0)
+            continue;
+        snprintf(keys[*n], 64, "finding.%s", hw_policy_rule_name((enum hw_rule)r));
+        vals[*n] = hw_policy_action_name((enum hw_action)action);
         (*n)++;
     }
 }

@@ -126,8 +126,8 @@ render_requests(struct hw_buf *out)
         }
     }
     rc |= hw_buf_append_str(out,
-        "# HELP hookwarden_admission_duration_seconds Time to answer an AdmissionReview, from "
-        "the last body byte to the queued answer.\n"
+        "# HELP hookwarden_admission_duration_seconds Time to decide an AdmissionReview: decode, "
+        "policy, patch and encode, once the body has arrived.\n"
         "# TYPE hookwarden_admission_duration_seconds histogram\n");
     {
         unsigned long long cum = 0;
@@ -186,7 +186,7 @@ render_server(struct hw_buf *out)
             rc |= hw_buf_printf(out, "hookwarden_http_errors_total{code=\"other\"} %llu\n", LOAD(m.bad[i]));
     }
     rc |= hw_buf_printf(out,
-        "# HELP hookwarden_inflight_requests Requests being handled now.\n"
+        "# HELP hookwarden_inflight_requests Admission requests (POST /mutate) being handled now.\n"
         "# TYPE hookwarden_inflight_requests gauge\n"
         "hookwarden_inflight_requests %ld\n"
         "# HELP hookwarden_connections_rejected_total Connections closed at once because the "
@@ -203,7 +203,7 @@ render_server(struct hw_buf *out)
         "certificate, as a Unix time.\n"
         "# TYPE hookwarden_certificate_expiry_timestamp_seconds gauge\n"
         "hookwarden_certificate_expiry_timestamp_seconds %lld\n"
-        "# HELP hookwarden_ready 1 when /readyz answers 200.\n"
+        "# HELP hookwarden_ready 1 when /readyz would answer 200 (as of the last probe or scrape).\n"
         "# TYPE hookwarden_ready gauge\n"
         "hookwarden_ready %d\n"
         "# HELP hookwarden_build_info Build information; the value is always 1.\n"

@@ -255,11 +255,14 @@ serve_get(struct MHD_Connection *conn, struct hw_server *s, enum route route)
         int ready = is_ready(s);
 
         hw_metrics_set_ready(ready);
-        if (ready)
+        if (ready) {
             hw_handler_text(200, "text/plain; charset=utf-8", "ok\n", 3, &res);
-        else
+        } else {
+            hw_metrics_bad_request(503);
             hw_handler_text(503, "text/plain; charset=utf-8", "not ready\n", 10, &res);
+        }
     } else {
+        hw_metrics_set_ready(is_ready(s));
         hw_buf_init(&b, 0);
         if (hw_metrics_render(&b) != 0) {
             hw_buf_free(&b);
@@ -355,7 +358,9 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
             snprintf(msg, sizeof(msg), "method %.20s not allowed on %s: use GET", method, url);
             return send_error(conn, s, HW_EMETHOD, msg, "GET, HEAD", method, url);
         }
-        return serve_get(conn, s, rq->route);
+        /* Answered once the request is complete: a response queued before
+         * that makes libmicrohttpd close the connection. */
+        return MHD_YES;
     }
     if (strcmp(method, "POST") != 0) {
         snprintf(msg, sizeof(msg), "method %.20s not allowed on /mutate: use POST", method);
@@ -438,6 +443,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *con_cls = rq;
         return begin(conn, s, rq, url, method);
     }
+    if (*upload_data_size > 0 && rq->route != ROUTE_MUTATE) {
+        /* A body where none is expected: read and dropped, up to a point. */
+        rq->received += *upload_data_size;
+        *upload_data_size = 0;
+        return rq->received > (1u << 20) ? MHD_NO : MHD_YES;
+    }
     if (*upload_data_size > 0) {
         rq->received += *upload_data_size;
         if (!rq->too_big && hw_buf_append(&rq->body, upload_data, *upload_data_size) != 0) {
@@ -452,7 +463,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return MHD_YES;
     }
     if (rq->route != ROUTE_MUTATE)
-        return MHD_YES;
+        return serve_get(conn, s, rq->route);
     if (rq->too_big) {
         snprintf(msg, sizeof(msg), "request body is over the limit of %zu bytes",
                  s->opts.max_request_bytes);
@@ -658,10 +669,11 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)&on_completed, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&on_connection, w};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)&on_mhd_error, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_HTTPS_CERT_CALLBACK,
-                            &cert_callback, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    /* The logger first, so that no message goes to MHD's own stderr logger. */
+    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            &on_mhd_error, NULL, MHD_OPTION_HTTPS_CERT_CALLBACK, &cert_callback,
+                            MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 }
 
 static struct MHD_Daemon *
@@ -680,14 +692,20 @@ start_plain(struct hw_server *s, struct hw_error *err)
     }
     memcpy(host, s->opts.metrics_bind_address, (size_t)(colon - s->opts.metrics_bind_address));
     host[colon - s->opts.metrics_bind_address] = '\0';
+    /* "[::1]:9090": the brackets only delimit an IPv6 address. */
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host) - 2);
+        host[strlen(host) - 2] = '\0';
+    }
     fd = listen_on(host[0] ? host : "0.0.0.0", port, &bound, err);
     if (fd < 0)
         return NULL;
     /* Plain HTTP answers probes and metrics only: no TLS, no admission. */
     return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, &on_plain_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                            NULL, NULL, &on_plain_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            &on_mhd_error, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                            MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_error, NULL, MHD_OPTION_END);
+                            MHD_OPTION_END);
 }
 
 struct hw_server *

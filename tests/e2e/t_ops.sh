@@ -49,6 +49,14 @@ HW_PID=$!
 HW_URL="https://127.0.0.1:$HW_PORT/mutate"
 for _ in $(seq 100); do hw_curl /healthz >/dev/null 2>&1 && break; sleep 0.05; done
 
+# ---- a certificate kube-apiserver could never verify is refused at start ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=hookwarden.hookwarden.svc \
+  -keyout "$HW_TMP/nosan.key" -out "$HW_TMP/nosan.crt" 2>/dev/null
+"$HW_BIN" serve --tls-cert-file "$HW_TMP/nosan.crt" --tls-private-key-file "$HW_TMP/nosan.key" --bind-address 127.0.0.1 \
+  --port "$(hw_free_port)" 2>"$HW_TMP/nosan.log"; rc=$?
+check "serve refuses a certificate without subjectAltName, naming the file" \
+  bash -c "[ $rc -ne 0 ] && grep -q 'nosan.crt has no subjectAltName' '$HW_TMP/nosan.log'"
+
 # ---- probes ----
 check "/healthz answers 200 ok" bash -c "[ \"\$(curl -s --cacert '$HW_CERTS/ca.crt' https://127.0.0.1:$HW_PORT/healthz)\" = ok ]"
 check "/readyz answers 200 when the policy is loaded and the certificate valid" \
@@ -143,19 +151,30 @@ check "reloads are counted: one success, one failure" bash -c "
 check "the expiry gauge follows the new certificate" bash -c "
   [ \"\$(awk '\$1==\"hookwarden_certificate_expiry_timestamp_seconds\"{print \$2}' '$HW_TMP/m2.txt')\" -gt \"\$(awk '\$1==\"hookwarden_certificate_expiry_timestamp_seconds\"{print \$2}' '$HW_TMP/m1.txt')\" ]"
 
-# An established keep-alive connection survives a rotation.
-check "an established keep-alive connection is not cut by a rotation" python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_SHARED/fixtures/reviews/create-airflow-v1.json" "$TLS" <<'PY'
-import http.client, os, ssl, subprocess, sys, time
-port, ca, body, tls = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
+# An established keep-alive connection survives a real rotation, while a
+# new handshake gets the new certificate; probes keep their connection too.
+new_leaf 60 "$TLS/..gen4"
+check "an established keep-alive connection is not cut by a rotation" python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_SHARED/fixtures/reviews/create-airflow-v1.json" "$TLS" "$(file_fingerprint "$TLS/..gen4/tls.crt")" <<'PY'
+import hashlib, http.client, os, ssl, sys, time
+port, ca, body, tls, want = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read(), sys.argv[4], sys.argv[5]
 ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
+def fp(c): return hashlib.sha256(c.sock.getpeercert(binary_form=True)).hexdigest().upper()
 c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
 def post():
     c.request("POST", "/mutate", body, {"Content-Type": "application/json"}); r = c.getresponse(); r.read(); return r.status
 assert post() == 200
-sock = c.sock
-os.symlink("..gen2", tls + "/..data_tmp2"); os.replace(tls + "/..data_tmp2", tls + "/..data")  # back to gen2 content: no-op
-time.sleep(2.5)
-assert post() == 200 and c.sock is sock, "connection was replaced"
+sock, before = c.sock, fp(c)
+os.symlink("..gen4", tls + "/..data_tmp2"); os.replace(tls + "/..data_tmp2", tls + "/..data")
+for _ in range(50):
+    n = http.client.HTTPSConnection("127.0.0.1", port, context=ctx); n.request("GET", "/healthz"); n.getresponse().read()
+    if fp(n) == want: break
+    time.sleep(0.1)
+assert fp(n) == want, "new handshakes did not get the new certificate"
+assert post() == 200 and c.sock is sock and fp(c) == before, "the old connection was cut or changed"
+# Probes answer on a kept-alive connection.
+n.request("GET", "/readyz"); r = n.getresponse(); r.read(); s1 = n.sock
+n.request("GET", "/healthz"); r = n.getresponse(); r.read()
+assert r.status == 200 and n.sock is s1, "probe closed the connection"
 PY
 
 # ---- SIGTERM during a stream ----
@@ -167,6 +186,9 @@ kill -TERM "$HW_PID"
 sleep 0.2
 check "after SIGTERM /readyz answers 503 at once" \
   bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$HW_CERTS/ca.crt' https://127.0.0.1:$HW_PORT/readyz)\" = 503 ]"
+hw_curl /metrics >"$HW_TMP/m3.txt"
+check "while shutting down, the ready gauge is 0 and the 503 is counted" bash -c "
+  grep -q '^hookwarden_ready 0$' '$HW_TMP/m3.txt' && ! grep -q '^hookwarden_http_errors_total{code=\"503\"} 0$' '$HW_TMP/m3.txt'"
 check "during the grace period /mutate still answers" \
   bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$HW_CERTS/ca.crt' -H 'Content-Type: application/json' --data-binary @'$HW_SHARED/fixtures/reviews/create-airflow-v1.json' https://127.0.0.1:$HW_PORT/mutate)\" = 200 ]"
 # Endpoints drop the pod: the stream ends well inside the 5 s grace period.

@@ -170,6 +170,30 @@ START_TEST(test_handler_errors_are_kubernetes_status_bodies)
 }
 END_TEST
 
+START_TEST(test_handler_writes_one_audit_key_per_rule)
+{
+    const char *text = "{\"rules\":{\"unknown-hook-value\":\"warn\"}}";
+    struct hw_policy *p = hw_policy_parse(text, strlen(text), "p", NULL, NULL);
+    json_t *job = json_loads("{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\","
+                             "\"labels\":{\"hookwarden.io/migration\":\"true\"},\"annotations\":{"
+                             "\"helm.sh/hook\":\"pre-instal\",\"helm.sh/hook-delete-policy\":\"on-success\"}},"
+                             "\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\"}}}}", 0, NULL);
+    char *body = tu_review(job, "CREATE", "admission.k8s.io/v1", NULL);
+    struct hw_response res = {0};
+    const char *first;
+
+    hw_handler_mutate(p, body, strlen(body), &res);
+    ck_assert_int_eq(res.n_findings, 2);  /* an unknown event and an unknown delete policy */
+    first = strstr(res.body, "\"finding.unknown-hook-value\"");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "\"finding.unknown-hook-value\""));
+    hw_response_clear(&res);
+    free(body);
+    json_decref(job);
+    hw_policy_unref(p);
+}
+END_TEST
+
 Suite *hw_suite_handler(void);
 
 Suite *
@@ -182,6 +206,7 @@ hw_suite_handler(void)
     tcase_add_loop_test(tc, test_handler_golden_case, 0, n_cases);
     tcase_add_test(tc, test_handler_summary_names_the_request_for_the_log);
     tcase_add_test(tc, test_handler_errors_are_kubernetes_status_bodies);
+    tcase_add_test(tc, test_handler_writes_one_audit_key_per_rule);
     suite_add_tcase(s, tc);
     return s;
 }
