@@ -123,9 +123,10 @@ ab_bodies() {
   jcheck "arrays nested 100,000 deep: 400 naming the depth limit" "$out" 'd["status"] == 400 and "maximum parsing depth reached" in d["body"] and "\"kind\":\"Status\"" in d["body"]'
   out=$(ab post "$AB_BODIES/deep-objects")
   jcheck "objects nested 100,000 deep: 400 naming the depth limit" "$out" 'd["status"] == 400 and "maximum parsing depth reached" in d["body"]'
-  out=$(ab post "$AB_BODIES/keys-100k")
-  jcheck "100,000 keys in one object: 200 within the 10 s webhook timeout" "$out" 'd["status"] == 200 and d["ms"] < 10000'
-  check "100,000 annotations: the patch adds single keys, never replaces the map" python3 - "$out" <<'PY'
+  if [ "${1:-}" != small ]; then
+    out=$(ab post "$AB_BODIES/keys-100k")
+    jcheck "100,000 keys in one object: 200 within the 10 s webhook timeout" "$out" 'd["status"] == 200 and d["ms"] < 10000'
+    check "100,000 annotations: the patch adds single keys, never replaces the map" python3 - "$out" <<'PY'
 import base64, json, sys
 r = json.loads(json.loads(sys.argv[1])["body"])["response"]
 ops = json.loads(base64.b64decode(r["patch"]))
@@ -133,6 +134,7 @@ paths = [o["path"] for o in ops]
 assert "/metadata/annotations/helm.sh~1hook" in paths, paths
 assert "/metadata/annotations" not in paths, paths
 PY
+  fi
   out=$(ab post "$AB_BODIES/bad-utf8")
   jcheck "invalid UTF-8 in a string: 400 naming the byte" "$out" 'd["status"] == 400 and "unable to decode byte 0xff" in d["body"]'
   out=$(ab post "$AB_BODIES/overlong-utf8")
@@ -162,27 +164,32 @@ check "the server still answers admission requests after the hostile bodies" ser
 check "the server process is still running" kill -0 "$AB_PID"
 
 # ---- memory: back to the baseline, and no growth when it all happens again ----
-# glibc keeps memory freed by the worker threads in their arenas instead of
-# returning it to the kernel, so RSS after a burst of big parses stays near
-# its high-water mark although nothing leaks (calling malloc_trim(0) in the
-# process gives it back; leaks themselves are LeakSanitizer's job in the
-# sanitizer run). So the checks are: (1) a second identical round must not
-# grow RSS by more than 2 MiB; (2) after both rounds RSS is within the
-# retention of the largest transient allocation: the 1.4 MB 100,000-key
-# review parses into about 20 MiB of jansson objects (one worker, so one
-# arena, see hw_start above).
+# glibc keeps memory freed by the worker thread in its arena instead of
+# returning it to the kernel unless it lies at the top of the heap, so after
+# a big parse RSS may stay near its high-water mark (or not, depending on
+# what else sits at the top of the heap then) although nothing leaks:
+# calling malloc_trim(0) in the process gives it back. Leaks themselves are
+# LeakSanitizer's job in the sanitizer run. So the checks are: (1) RSS after
+# every round stays within the retention of the largest transient
+# allocation of the whole set: the 1.4 MB 100,000-key review parses into
+# about 20 MiB of jansson objects (one worker, so one arena, see hw_start
+# above); 48 MiB allows it twice with room; (2) two more rounds of every
+# case but that one grow RSS by at most 2 MiB.
 AB_RSS1=$(rss_kb "$AB_PID")
-ab_garbage >/dev/null; ab_bodies >/dev/null
-ab warm 100 >/dev/null
+ab_garbage >/dev/null; ab_bodies small >/dev/null; ab warm 100 >/dev/null
 AB_RSS2=$(rss_kb "$AB_PID")
-echo "     | VmRSS: baseline ${AB_RSS0} kB, after round 1 ${AB_RSS1} kB, after round 2 ${AB_RSS2} kB (peak $(hwm_kb "$AB_PID") kB)"
+ab_garbage >/dev/null; ab_bodies small >/dev/null; ab warm 100 >/dev/null
+AB_RSS3=$(rss_kb "$AB_PID")
+echo "     | VmRSS: baseline ${AB_RSS0} kB, after rounds 1, 2, 3: ${AB_RSS1}, ${AB_RSS2}, ${AB_RSS3} kB (peak $(hwm_kb "$AB_PID") kB)"
 if [ "${HW_E2E_QUICK:-0}" = 1 ]; then
   # Under ASan, RSS is mostly its quarantine and shadow memory; leaks are
   # LeakSanitizer's job, checked when the server exits below.
   skip "memory: RSS rounds (HW_E2E_QUICK=1, the sanitizer run: LeakSanitizer checks leaks at exit instead)"
 else
-  check "memory: a second round of every case above grows RSS by at most 2 MiB" test $((AB_RSS2 - AB_RSS1)) -le 2048
-  check "memory: RSS after both rounds within 48 MiB of the baseline (allocator retention, see above)" test $((AB_RSS2 - AB_RSS0)) -le 49152
+  check "memory: RSS after each round within 48 MiB of the baseline (allocator retention, see above)" \
+    test "$(printf '%s\n' "$AB_RSS1" "$AB_RSS2" "$AB_RSS3" | sort -n | tail -1)" -le $((AB_RSS0 + 49152))
+  check "memory: rounds 2 and 3 of every case but the 100,000 keys grow RSS by at most 2 MiB" \
+    test $((AB_RSS3 - AB_RSS1)) -le 2048
 fi
 
 # ---- what reaches the log ----
