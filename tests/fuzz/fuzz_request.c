@@ -6,7 +6,9 @@
  * every rule, one that denies on every rule), with fuzz_common.c's
  * property check on each answer: envelope, uid echo, patch encoding, the
  * patch applies to request.object, and the policy applied to the patched
- * object asks for nothing more.
+ * object asks for nothing more. It also answers every input through both
+ * decoders (the scanner's fast skeleton and jansson's full parse) and
+ * aborts unless the two answers are byte-identical.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +17,9 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "hookwarden/handler.h"
 #include "hookwarden/policy.h"
+#include "hookwarden/review.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,10 +74,30 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The fast decode must answer exactly as the full parse does. */
+static void
+same_as_full_parse(const struct hw_policy *p, const char *data, size_t size)
+{
+    struct hw_response fast = {0}, full = {0};
+
+    hw_handler_mutate_with(p, data, size, 0, &fast);
+    hw_handler_mutate_with(p, data, size, HW_REVIEW_FULL, &full);
+    if (fast.status != full.status || fast.body_len != full.body_len ||
+        memcmp(fast.body, full.body, fast.body_len) != 0) {
+        fprintf(stderr, "fuzz_request: fast and full decode differ:\nfast %d %.*s\nfull %d %.*s\n",
+                fast.status, (int)fast.body_len, fast.body, full.status, (int)full.body_len, full.body);
+        abort();
+    }
+    hw_response_clear(&fast);
+    hw_response_clear(&full);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 3; i++) {
         fz_check_review(policies[i], (const char *)data, size);
+        same_as_full_parse(policies[i], (const char *)data, size);
+    }
     return 0;
 }
