@@ -109,19 +109,54 @@ hw_buf_free(struct hw_buf *b)
     b->cap = 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+    unsigned v = s[0] & (len == 4 ? 0x07 : len == 3 ? 0x0F : 0x1F);
+
+    if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || (v >= 0xD800 && v <= 0xDFFF) ||
+        v > 0x10FFFF)
+        return 0;
+    return len;
+}
+
 int
 hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     size_t start = 0;
 
     if (hw_buf_append(out, "\"", 1) != 0)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c = u[i];
         char esc[6];
         size_t n = 2;
 
+        if (c >= 0x80) {
+            /* Text cut to a field's size, or sent that way, may not be UTF-8:
+             * JSON must be, so a broken sequence becomes U+FFFD. */
+            size_t k = utf8_len(u + i, len - i);
+
+            if (k > 0) {
+                i += k - 1;
+                continue;
+            }
+            if (hw_buf_append(out, s + start, i - start) != 0 || hw_buf_append(out, "\\ufffd", 6) != 0)
+                return -1;
+            start = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         esc[0] = '\\';

@@ -223,6 +223,11 @@ problem(struct vctx *v, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Keys come from the file: one problem stays on one report line. */
+    for (char *c = msg; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    }
     for (size_t i = 0; i < v->pm.n; i++) {
         if (strcmp(v->pm.v[i].path, path) == 0) {
             line = v->pm.v[i].line;

@@ -142,6 +142,10 @@ decode_request(struct hw_review *rv, struct hw_error *err)
         hw_error_set(err, HW_EINVAL, "request.uid is missing or empty");
         return -1;
     }
+    if (strlen(rv->uid) != json_string_length(json_object_get(req, "uid"))) {
+        hw_error_set(err, HW_EINVAL, "request.uid contains a NUL character");
+        return -1;
+    }
     if (opt_string(req, "operation", "request", &op, err) != 0)
         return -1;
     for (i = 0; i < 4; i++) {
@@ -396,6 +400,12 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
     if (rv->root == NULL)
         rv->root = json_loadb(body, len, JSON_FLAGS, &jerr);
     if (rv->root == NULL) {
+        /* jansson quotes the token it stopped at ("near '...'"): a piece of
+         * the body, which may be a secret, so it stays out of the answer. */
+        char *near = strstr(jerr.text, " near ");
+
+        if (near != NULL)
+            *near = '\0';
         hw_error_set(err, HW_EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);
         return -1;

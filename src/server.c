@@ -221,8 +221,17 @@ send_error(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_code 
 
     hw_handler_error(code, msg, &res);
     hw_metrics_bad_request(res.status);
-    hw_log(HW_LOG_INFO, "request refused", "{s:s, s:s, s:i, s:s}", "method", method, "path", url,
-           "status", res.status, "error", msg);
+    {
+        /* The path is the client's: at most 200 bytes of it in the log. */
+        char path[201];
+        const struct hw_log_field f[] = {
+            {"method", 's', method, 0, 0}, {"path", 's', path, 0, 0},
+            {"status", 'i', NULL, res.status, 0}, {"error", 's', msg, 0, 0},
+        };
+
+        snprintf(path, sizeof(path), "%s", url);
+        hw_log_fields(HW_LOG_INFO, "request refused", f, sizeof(f) / sizeof(f[0]));
+    }
     ret = send_response(conn, s, &res, allow);
     hw_response_clear(&res);
     return ret;
