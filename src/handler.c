@@ -31,10 +31,24 @@ hw_response_clear(struct hw_response *res)
     res->operation = -1;
 }
 
+/* Copies src, cut to dstsz on a UTF-8 character boundary. */
 static void
 copy_field(char *dst, size_t dstsz, const char *src)
 {
+    size_t n;
+
     snprintf(dst, dstsz, "%s", src ? src : "");
+    n = strlen(dst);
+    if (src == NULL || src[n] == '\0' || n == 0)
+        return;
+    /* Cut: drop the continuation bytes and the lead byte of a split character. */
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 0 && (unsigned char)dst[n - 1] >= 0xC0)
+        n--;
+    else if (n < strlen(dst))
+        n = strlen(dst);  /* the continuation bytes belonged to a complete character */
+    dst[n] = '\0';
 }
 
 void

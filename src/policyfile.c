@@ -705,6 +705,12 @@ parse_doc(struct vctx *v, const char *text, size_t len)
     }
     doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
+        /* jansson quotes the bytes it stopped at: keep the report one
+         * printable line whatever they are. */
+        for (char *c = jerr.text; *c; c++) {
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                *c = '?';
+        }
         v->problems++;
         hw_error_set(v->err, HW_EINVAL, "%s:%d:%d: %s", v->source, jerr.line, jerr.column,
                      jerr.text);
