@@ -36,6 +36,12 @@
 #define MAX_WORKERS 64
 #define MAX_CHAIN 8
 #define CREDS_RETIRE_SECONDS 300
+/* A connection that has not sent a complete request header this long after
+ * it was accepted is closed: slow clients cannot hold slots forever. */
+#define HEADER_DEADLINE_SECONDS 10
+/* At the connection limit, a connection this old that still has not sent a
+ * request header makes room for a new one. */
+#define EVICT_AFTER_SECONDS 1
 /* TLS 1.2 and 1.3, AEAD ciphers and ECDHE only. */
 #define TLS_PRIORITIES                                                                          \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
@@ -51,10 +57,20 @@ struct creds {
     struct creds *next;  /* retired list */
 };
 
+/* A connection, from MHD's start notification to its close notification. */
+struct track {
+    struct MHD_Connection *conn;
+    struct timespec start;
+    _Atomic int requested;    /* 1 once a request header arrived; 2 once shut down */
+    struct track *prev, *next;
+};
+
 struct worker {
     struct MHD_Daemon *daemon;
     _Atomic int connections;  /* started in the daemon, not yet closed */
     _Atomic int pending;      /* handed over, not yet started */
+    pthread_mutex_t lock;     /* guards the list against the acceptor's sweeps */
+    struct track *tracks;
 };
 
 struct hw_server {
@@ -81,6 +97,8 @@ struct request {
     struct timespec start;
     struct hw_server *srv;
 };
+
+static void mark_requested(struct MHD_Connection *conn);
 
 /* The callback has no user pointer, so the live credentials are the one
  * file-level variable; a process runs one server. */
@@ -450,6 +468,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         clock_gettime(CLOCK_MONOTONIC, &rq->start);
         rq->srv = s;
         *con_cls = rq;
+        mark_requested(conn);
         return begin(conn, s, rq, url, method);
     }
     if (*upload_data_size > 0 && rq->route != ROUTE_MUTATE) {
@@ -533,13 +552,130 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
               enum MHD_ConnectionNotificationCode toe)
 {
     struct worker *w = cls;
+    struct track *t;
 
-    (void)conn, (void)socket_context;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&w->connections, 1);
         atomic_fetch_sub(&w->pending, 1);
-    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        t = calloc(1, sizeof(*t));
+        *socket_context = t;
+        if (t == NULL)
+            return;  /* untracked: only the idle timeout applies to it */
+        t->conn = conn;
+        clock_gettime(CLOCK_MONOTONIC, &t->start);
+        pthread_mutex_lock(&w->lock);
+        t->next = w->tracks;
+        if (w->tracks != NULL)
+            w->tracks->prev = t;
+        w->tracks = t;
+        pthread_mutex_unlock(&w->lock);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         atomic_fetch_sub(&w->connections, 1);
+        /* Unlinked before MHD closes the socket: a sweep never touches a
+         * descriptor that may have been reused. */
+        t = *socket_context;
+        if (t == NULL)
+            return;
+        pthread_mutex_lock(&w->lock);
+        if (t->prev != NULL)
+            t->prev->next = t->next;
+        else
+            w->tracks = t->next;
+        if (t->next != NULL)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&w->lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* The request header of this connection has arrived. */
+static void
+mark_requested(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct track *t = ci != NULL ? ci->socket_context : NULL;
+
+    if (t != NULL)
+        atomic_store(&t->requested, 1);
+}
+
+/* Shuts the connection's socket down; MHD then closes it. Caller holds the
+ * worker's lock, so the connection is still open. */
+static void
+cut(struct track *t)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(t->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    if (ci != NULL && ci->connect_fd >= 0)
+        shutdown(ci->connect_fd, SHUT_RDWR);
+    atomic_store(&t->requested, 2);
+}
+
+/* The worker's oldest connection without a request header older than
+ * `older` seconds, or NULL. Caller holds the worker's lock. */
+static struct track *
+oldest_waiting(struct worker *w, double older)
+{
+    struct track *oldest = NULL;
+
+    for (struct track *t = w->tracks; t != NULL; t = t->next) {
+        if (atomic_load(&t->requested) != 0 || elapsed(&t->start) < older)
+            continue;
+        if (oldest == NULL || elapsed(&t->start) > elapsed(&oldest->start))
+            oldest = t;
+    }
+    return oldest;
+}
+
+/* Closes every connection that has sent no request header within the deadline. */
+static void
+sweep_deadline(struct hw_server *s)
+{
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        struct track *t;
+
+        pthread_mutex_lock(&w->lock);
+        while ((t = oldest_waiting(w, HEADER_DEADLINE_SECONDS)) != NULL)
+            cut(t);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* At the limit: closes the oldest connection still waiting for its request
+ * header, if one has waited EVICT_AFTER_SECONDS; 1 when one was closed. */
+static int
+evict_one(struct hw_server *s)
+{
+    struct worker *best = NULL;
+    double best_age = -1;
+
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        struct track *t;
+
+        pthread_mutex_lock(&w->lock);
+        t = oldest_waiting(w, EVICT_AFTER_SECONDS);
+        if (t != NULL && elapsed(&t->start) > best_age) {
+            best_age = elapsed(&t->start);
+            best = w;
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (best != NULL) {
+        struct track *t;
+
+        pthread_mutex_lock(&best->lock);
+        t = oldest_waiting(best, EVICT_AFTER_SECONDS);
+        if (t != NULL)
+            cut(t);
+        pthread_mutex_unlock(&best->lock);
+        return t != NULL;
+    }
+    return 0;
 }
 
 static void
@@ -624,10 +760,11 @@ acceptor_main(void *arg)
     for (;;) {
         struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
 
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, 1000) < 0 && errno != EINTR)
             break;
         if (p[1].revents != 0)
             break;
+        sweep_deadline(s);
         for (;;) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof(ss);
@@ -643,7 +780,9 @@ acceptor_main(void *arg)
                 break;
             }
             w = least_loaded(s, &total);
-            if ((unsigned)total >= s->opts.connection_limit) {
+            /* At the limit, a client that has not even sent a request header
+             * gives its place up first; only then is the new one refused. */
+            if ((unsigned)total >= s->opts.connection_limit && !evict_one(s)) {
                 hw_metrics_connection_rejected();
                 close(fd);
                 continue;
@@ -751,9 +890,12 @@ hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair
         hw_error_set(err, HW_EINTERNAL, "pipe: %s", strerror(errno));
         goto fail;
     }
-    /* Each worker may take the whole limit: the acceptor enforces the total. */
-    per = s->opts.connection_limit + 16;
+    /* Each worker may take the whole limit and more: the acceptor enforces
+     * the total (briefly above it while an evicted connection closes), and
+     * no daemon must ever reach its own limit. */
+    per = 2 * s->opts.connection_limit + 64;
     for (unsigned i = 0; i < s->n_workers; i++) {
+        pthread_mutex_init(&s->workers[i].lock, NULL);
         s->workers[i].daemon = start_worker(s, &s->workers[i], per);
         if (s->workers[i].daemon == NULL) {
             hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker (libmicrohttpd)");
@@ -806,8 +948,10 @@ hw_server_stop(struct hw_server *s, unsigned drain_ms)
     while (hw_metrics_inflight() > 0 && elapsed(&t0) * 1000 < drain_ms)
         usleep(5000);
     for (unsigned i = 0; i < s->n_workers; i++) {
-        if (s->workers[i].daemon != NULL)
+        if (s->workers[i].daemon != NULL) {
             MHD_stop_daemon(s->workers[i].daemon);
+            pthread_mutex_destroy(&s->workers[i].lock);
+        }
     }
     if (s->plain != NULL)
         MHD_stop_daemon(s->plain);
