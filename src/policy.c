@@ -419,42 +419,48 @@ set_job_int(json_t *obj, struct hw_patch *patch, struct hw_outcome *out,
 
 /* ---- lint ---- */
 
+/* The first part of a Helm list value that known() rejects, made
+ * printable into buf; NULL when every part is known. */
+static const char *
+first_unknown(const char *value, int (*known)(const char *, size_t), char *buf, size_t bufsz)
+{
+    const char *part;
+    size_t pos = 0, len;
+    char w[48];
+
+    while (value != NULL && next_part(value, &pos, &part, &len)) {
+        if (known(part, len))
+            continue;
+        snprintf(w, sizeof(w), "%.*s", (int)(len < 40 ? len : 40), part);
+        return shown(w, buf, bufsz);
+    }
+    return NULL;
+}
+
 static void
 lint_hook_values(const struct hw_policy *p, const json_t *obj, struct hw_outcome *out,
                  const char *job)
 {
-    const char *hook = meta_string(obj, "annotations", ANN_HOOK);
-    const char *del = meta_string(obj, "annotations", ANN_DELETE);
-    const char *part;
-    size_t pos = 0, len;
-    char msg[160], b[48], w[48];
+    const char *bad;
+    char msg[160], b[48];
 
-    if (hook != NULL) {
-        while (next_part(hook, &pos, &part, &len)) {
-            if (policy_is_known_event(part, len))
-                continue;
-            snprintf(w, sizeof(w), "%.*s", (int)(len < 40 ? len : 40), part);
-            snprintf(msg, sizeof(msg), "helm.sh/hook has unknown event \"%s\": Helm skips this Job entirely",
-                     shown(w, b, sizeof(b)));
-            finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
-                    "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
-                    "post-delete, pre-rollback, post-rollback or test in helm.sh/hook");
-            break;
-        }
+    bad = first_unknown(meta_string(obj, "annotations", ANN_HOOK), policy_is_known_event, b,
+                        sizeof(b));
+    if (bad != NULL) {
+        snprintf(msg, sizeof(msg), "helm.sh/hook has unknown event \"%s\": Helm skips this Job entirely",
+                 bad);
+        finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
+                "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
+                "post-delete, pre-rollback, post-rollback or test in helm.sh/hook");
     }
-    pos = 0;
-    if (del != NULL) {
-        while (next_part(del, &pos, &part, &len)) {
-            if (policy_is_known_delete_policy(part, len))
-                continue;
-            snprintf(w, sizeof(w), "%.*s", (int)(len < 40 ? len : 40), part);
-            snprintf(msg, sizeof(msg), "helm.sh/hook-delete-policy has unknown value \"%s\": Helm ignores it",
-                     shown(w, b, sizeof(b)));
-            finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
-                    "use only before-hook-creation, hook-succeeded or hook-failed in "
-                    "helm.sh/hook-delete-policy");
-            break;
-        }
+    bad = first_unknown(meta_string(obj, "annotations", ANN_DELETE), policy_is_known_delete_policy,
+                        b, sizeof(b));
+    if (bad != NULL) {
+        snprintf(msg, sizeof(msg), "helm.sh/hook-delete-policy has unknown value \"%s\": Helm ignores it",
+                 bad);
+        finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
+                "use only before-hook-creation, hook-succeeded or hook-failed in "
+                "helm.sh/hook-delete-policy");
     }
 }
 
