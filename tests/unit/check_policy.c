@@ -567,7 +567,7 @@ START_TEST(test_policy_every_fixture_converges_with_short_printable_warnings)
         p = policy(text);
         free(text);
     }
-    snprintf(dirpath, sizeof(dirpath), "%s/jobs", tu_fixtures());
+    snprintf(dirpath, sizeof(dirpath), "%s/jobs", HW_TEST_DATA);
     d = opendir(dirpath);
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL) {

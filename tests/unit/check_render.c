@@ -313,7 +313,7 @@ START_TEST(test_render_writes_a_changed_json_object_as_yaml)
     char tmp[] = "/tmp/hw-render-json.XXXXXX";
     int fd = mkstemp(tmp);
 
-    snprintf(path, sizeof(path), "%s/jobs/airflow-migrate.json", tu_fixtures());
+    snprintf(path, sizeof(path), "%s/jobs/airflow-migrate.json", HW_TEST_DATA);
     job = tu_json(path);
     json_object_set_new(json_object_get(job, "metadata"), "labels",
                         json_pack("{s:s}", "hookwarden.io/migration", "true"));

@@ -79,7 +79,7 @@ START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
     struct hw_review rv;
     struct hw_error err = {0};
 
-    snprintf(path, sizeof(path), "%s/reviews/create-dryrun-temporal-v1.json", tu_fixtures());
+    snprintf(path, sizeof(path), "%s/reviews/create-dryrun-temporal-v1.json", HW_TEST_DATA);
     body = tu_read(path, &len);
     ck_assert_ptr_nonnull(body);
     ck_assert_int_eq(hw_review_decode(body, len, 0, &rv, &err), 0);

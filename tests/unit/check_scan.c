@@ -2,7 +2,7 @@
 /*
  * scan: the fast decode must answer exactly as jansson's full parse does.
  * Differential over every fixture Job (labelled or not, CREATE and UPDATE,
- * v1 and v1beta1, three policies), the shared reviews, the golden requests,
+ * v1 and v1beta1, three policies), the real-shaped reviews, the golden requests,
  * the bench bodies, and deterministic corruptions of each (truncations,
  * byte flips, inserted escapes); plus the scanner's own accept/decline table.
  */
@@ -51,15 +51,15 @@ END_TEST
 START_TEST(test_scan_accepts_every_real_shaped_review)
 {
     static const char *const files[] = {"reviews/create-airflow-v1.json", "reviews/update-airflow-v1.json",
-                                        "reviews/create-dryrun-temporal-v1.json", "../bench/review-4k.json",
-                                        "../bench/review-8k.json"};
+                                        "reviews/create-dryrun-temporal-v1.json", "bench/review-4k.json",
+                                        "bench/review-8k.json"};
     char path[4096];
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         size_t len;
         char *body;
 
-        snprintf(path, sizeof(path), "%s/%s", tu_fixtures(), files[i]);
+        snprintf(path, sizeof(path), "%s/%s", HW_TEST_DATA, files[i]);
         body = tu_read(path, &len);
         ck_assert_ptr_nonnull(body);
         ck_assert_msg(hw_scan_validate(body, len) == 0, "%s declined: slow path", files[i]);
@@ -159,7 +159,7 @@ START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
     DIR *d;
     int jobs = 0;
 
-    snprintf(dirpath, sizeof(dirpath), "%s/jobs", tu_fixtures());
+    snprintf(dirpath, sizeof(dirpath), "%s/jobs", HW_TEST_DATA);
     d = opendir(dirpath);
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL) {
@@ -196,15 +196,15 @@ file_case(const char *path)
 
 START_TEST(test_scan_fast_decode_answers_like_jansson_on_reviews_and_goldens)
 {
-    static const char *const shared[] = {"reviews/create-airflow-v1.json", "reviews/update-airflow-v1.json",
-                                         "reviews/create-dryrun-temporal-v1.json", "../bench/review-4k.json",
-                                         "../bench/review-8k.json"};
+    static const char *const fixtures[] = {"reviews/create-airflow-v1.json", "reviews/update-airflow-v1.json",
+                                         "reviews/create-dryrun-temporal-v1.json", "bench/review-4k.json",
+                                         "bench/review-8k.json"};
     char path[8192];
     struct dirent *e;
     DIR *d;
 
-    for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", tu_fixtures(), shared[i]);
+    for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", HW_TEST_DATA, fixtures[i]);
         file_case(path);
     }
     d = opendir(HW_TEST_DATA "/review");

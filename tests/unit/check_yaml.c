@@ -3,7 +3,7 @@
  * yaml: scalar typing against what sigs.k8s.io/yaml makes of the same text,
  * errors with line and column, aliases, merge keys and limits, document
  * byte ranges and byte-exact copying, and emitter round trips over tricky
- * strings and every shared fixture.
+ * strings and every chart Job in tests/data/jobs.
  */
 #include <check.h>
 #include <dirent.h>
@@ -459,7 +459,7 @@ for_each_fixture(void (*fn)(const char *path, const char *name))
     struct dirent *e;
     int n = 0;
 
-    snprintf(dir, sizeof(dir), "%s/jobs", tu_fixtures());
+    snprintf(dir, sizeof(dir), "%s/jobs", HW_TEST_DATA);
     d = opendir(dir);
     ck_assert_msg(d != NULL, "cannot open %s", dir);
     while ((e = readdir(d)) != NULL) {

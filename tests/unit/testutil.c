@@ -13,16 +13,6 @@
 
 #include "testutil.h"
 
-const char *
-tu_fixtures(void)
-{
-    static char path[4096];
-    const char *shared = getenv("HW_SHARED");
-
-    snprintf(path, sizeof(path), "%s/fixtures", shared ? shared : HW_TEST_DATA "/../../../shared");
-    return path;
-}
-
 char *
 tu_read(const char *rel, size_t *len)
 {

@@ -13,11 +13,8 @@
 /* Reads HW_TEST_DATA/rel (or an absolute path) whole; NULL on failure. */
 char *tu_read(const char *rel, size_t *len);
 
-/* Loads a JSON file from test data or the shared fixtures; aborts the test on failure. */
+/* Loads a JSON file (relative to tests/data, or absolute); aborts the test on failure. */
 json_t *tu_json(const char *path);
-
-/* Path of the shared fixtures directory (../shared/fixtures or $HW_SHARED/fixtures). */
-const char *tu_fixtures(void);
 
 /* Applies patch (an array of ops) to a copy of doc with evanphx v4 rules.
  * Returns the new document, or NULL and sets *why. */
