@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hookwarden/buf.h"
+#include "hookwarden/text.h"
 
 void
 hw_buf_init(struct hw_buf *b, size_t max)
@@ -109,26 +110,6 @@ hw_buf_free(struct hw_buf *b)
     b->cap = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-    unsigned v = s[0] & (len == 4 ? 0x07 : len == 3 ? 0x0F : 0x1F);
-
-    if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (s[i] & 0x3F);
-    }
-    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || (v >= 0xD800 && v <= 0xDFFF) ||
-        v > 0x10FFFF)
-        return 0;
-    return len;
-}
-
 int
 hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
 {
@@ -146,7 +127,7 @@ hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
         if (c >= 0x80) {
             /* Text cut to a field's size, or sent that way, may not be UTF-8:
              * JSON must be, so a broken sequence becomes U+FFFD. */
-            size_t k = utf8_len(u + i, len - i);
+            size_t k = hw_text_utf8_char(s + i, len - i);
 
             if (k > 0) {
                 i += k - 1;
