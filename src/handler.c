@@ -108,6 +108,12 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
             break;
         used += (size_t)w;
     }
+    /* The stored template is immutable: say which fields the policy would
+     * change, on every answer about this Job (the same value each time). */
+    if (oc->stale[0] != '\0') {
+        snprintf(keys[*n], 64, "stale-template");
+        vals[(*n)++] = oc->stale;
+    }
     /* One key per rule: a rule may find twice; the stronger action wins. */
     for (int r = 0; r < HW_RULE_COUNT; r++) {
         int action = -1;
@@ -157,8 +163,8 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     struct hw_answer ans = {0};
     struct hw_error err = {0};
     struct hw_buf out, ptext;
-    const char *warnings[HW_OUTCOME_MAX], *akeys[HW_OUTCOME_MAX + 1], *avals[HW_OUTCOME_MAX + 1];
-    char keys[HW_OUTCOME_MAX][64], mutated[256];
+    const char *warnings[HW_OUTCOME_MAX], *akeys[HW_OUTCOME_MAX + 2], *avals[HW_OUTCOME_MAX + 2];
+    char keys[HW_OUTCOME_MAX + 1][64], mutated[256];
     size_t n_audit = 0;
 
     hw_response_clear(res);
@@ -174,7 +180,7 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     }
     {
         struct hw_target t = {rv.operation, rv.group, rv.kind_version, rv.kind, rv.subresource,
-                              rv.namespace_};
+                              rv.namespace_, rv.old_object};
 
         if (hw_policy_apply(policy, &t, rv.object, patch, &oc, &err) != 0)
             goto fail;

@@ -88,6 +88,7 @@ fail:
     return NULL;
 }
 
+/* Records {op, path[, value]}; value NULL for "remove". Frees path. */
 static int
 record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_error *err)
 {
@@ -98,7 +99,10 @@ record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_
         return -1;
     }
     /* A copy: the document keeps changing after this op is recorded. */
-    o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value", json_deep_copy(value));
+    if (value != NULL)
+        o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value", json_deep_copy(value));
+    else
+        o = json_pack("{s:s, s:s}", "op", op, "path", path);
     free(path);
     if (o == NULL || json_array_append_new(p->ops, o) != 0) {
         hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
@@ -258,6 +262,22 @@ out:
     return rc;
 }
 
+int
+hw_patch_remove(struct hw_patch *p, json_t *doc, const char *const *path, size_t n,
+                struct hw_error *err)
+{
+    json_t *parent = doc;
+
+    for (size_t i = 0; i + 1 < n && parent != NULL; i++)
+        parent = json_object_get(parent, path[i]);
+    if (n == 0 || !json_is_object(parent) || json_object_get(parent, path[n - 1]) == NULL)
+        return 0;
+    if (record(p, "remove", pointer_new(path, n, NULL), NULL, err) != 0)
+        return -1;
+    json_object_del(parent, path[n - 1]);
+    return 0;
+}
+
 /* A value: strings and integers written here, containers by jansson. */
 static int
 dump_value(struct hw_buf *out, const json_t *v)
@@ -286,14 +306,17 @@ hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err
     if (hw_buf_append(out, "[", 1) != 0)
         goto fail;
     json_array_foreach(p->ops, i, op) {
-        const json_t *path = json_object_get(op, "path");
+        const json_t *path = json_object_get(op, "path"), *value = json_object_get(op, "value");
 
         if (hw_buf_append_str(out, i ? ",{\"op\":\"" : "{\"op\":\"") != 0 ||
             hw_buf_append_str(out, json_string_value(json_object_get(op, "op"))) != 0 ||
             hw_buf_append_str(out, "\",\"path\":") != 0 ||
-            hw_buf_append_json_string(out, json_string_value(path), json_string_length(path)) != 0 ||
-            hw_buf_append_str(out, ",\"value\":") != 0 ||
-            dump_value(out, json_object_get(op, "value")) != 0 || hw_buf_append(out, "}", 1) != 0)
+            hw_buf_append_json_string(out, json_string_value(path), json_string_length(path)) != 0)
+            goto fail;
+        if (value != NULL &&
+            (hw_buf_append_str(out, ",\"value\":") != 0 || dump_value(out, value) != 0))
+            goto fail;
+        if (hw_buf_append(out, "}", 1) != 0)
             goto fail;
     }
     if (hw_buf_append(out, "]", 1) == 0)

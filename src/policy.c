@@ -3,10 +3,14 @@
  * policy: the decision function. Given a snapshot and a Job it selects,
  * sets what the platform wants set (hook annotations, restartPolicy,
  * imagePullSecrets, Job settings) through the patch builder, then lints the
- * result against Helm's rules. Messages are written here, for chart
- * authors: a warning says what and why in one short printable line; a
- * denial names the Job, the rule and the fix. Building snapshots from JSON
- * is policyfile.c's job.
+ * result against Helm's rules. On UPDATE it judges only what the update
+ * changes: the pod template keeps the stored values (it is immutable), Job
+ * settings the update leaves alone stay, and a rule denies only what the
+ * stored Job did not already break. Objects being deleted are left alone.
+ * Messages are written here, for chart authors: a warning says what and why
+ * in one short printable line; a denial names the Job, the rule and the fix.
+ * Strings from the object are compared with their lengths: "Never\u0000x" is
+ * not Never. Building snapshots from JSON is policyfile.c's job.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/text.h"
 #include "policy_impl.h"
 
 static const char *const rule_names[HW_RULE_COUNT] = {
@@ -78,6 +83,48 @@ hw_policy_unref(struct hw_policy *p)
     free(p);
 }
 
+/* ---- strings, compared with their lengths ---- */
+
+/* The bytes of a string value and their count; NULL (len 0) for anything else. */
+static const char *
+str_of(const json_t *v, size_t *len)
+{
+    *len = json_is_string(v) ? json_string_length(v) : 0;
+    return json_string_value(v);
+}
+
+/* v is a string of exactly lit's bytes: an embedded NUL makes it another string. */
+static int
+str_is(const json_t *v, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return json_is_string(v) && json_string_length(v) == n &&
+           memcmp(json_string_value(v), lit, n) == 0;
+}
+
+/* Absent and null are the same to kube-apiserver's typed decoding. */
+static const json_t *
+present(const json_t *v)
+{
+    return json_is_null(v) ? NULL : v;
+}
+
+static const json_t *
+get_path(const json_t *obj, const char *const *path, size_t n)
+{
+    for (size_t i = 0; i < n && obj != NULL; i++)
+        obj = json_object_get(obj, path[i]);
+    return present(obj);
+}
+
+static const json_t *
+annotation(const json_t *obj, const char *key)
+{
+    return present(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                                   key));
+}
+
 /* Compares one comma-separated part, Helm-style: trimmed, case-insensitive. */
 static int
 word_in(const char *s, size_t len, const char *const *words, size_t n)
@@ -103,46 +150,48 @@ policy_is_known_delete_policy(const char *s, size_t len)
 }
 
 /*
- * Iterates the parts of a Helm list value: *pos starts at 0; each call sets
- * part and len to the next trimmed part and returns 1, or returns 0 at the end.
+ * Iterates the parts of a Helm list value s (len bytes): *pos starts at 0;
+ * each call sets part and plen to the next trimmed part and returns 1, or
+ * returns 0 at the end. A NUL is an ordinary byte of a part, as in Go.
  */
 static int
-next_part(const char *s, size_t *pos, const char **part, size_t *len)
+next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen)
 {
     size_t i = *pos, end;
 
     if (i == (size_t)-1)
         return 0;
     end = i;
-    while (s[end] != '\0' && s[end] != ',')
+    while (end < len && s[end] != ',')
         end++;
     /* Like Go's strings.Split: "a," has a final empty part, "" has one. */
-    *pos = s[end] == ',' ? end + 1 : (size_t)-1;
+    *pos = end < len ? end + 1 : (size_t)-1;
     while (i < end && isspace((unsigned char)s[i]))
         i++;
     while (end > i && isspace((unsigned char)s[end - 1]))
         end--;
     *part = s + i;
-    *len = end - i;
+    *plen = end - i;
     return 1;
 }
 
 /* 1 when every part of a is in b and every part of b is in a (Helm's view). */
 static int
-same_helm_list(const char *a, const char *b)
+same_helm_list(const char *a, size_t alen, const char *b, size_t blen)
 {
     const char *pa, *pb;
-    size_t ia = 0, la, ib, lb;
+    size_t ia, la, ib, lb;
     int found;
 
     for (int pass = 0; pass < 2; pass++) {
         const char *x = pass ? b : a, *y = pass ? a : b;
+        size_t xlen = pass ? blen : alen, ylen = pass ? alen : blen;
 
         ia = 0;
-        while (next_part(x, &ia, &pa, &la)) {
+        while (next_part(x, xlen, &ia, &pa, &la)) {
             found = 0;
             ib = 0;
-            while (!found && next_part(y, &ib, &pb, &lb))
+            while (!found && next_part(y, ylen, &ib, &pb, &lb))
                 found = la == lb && strncasecmp(pa, pb, la) == 0;
             if (!found)
                 return 0;
@@ -153,9 +202,18 @@ same_helm_list(const char *a, const char *b)
 
 /* ---- outcome helpers ---- */
 
-/* Appends a warning, made printable and cut to HW_WARNING_MAX bytes on a
- * UTF-8 boundary: kube-apiserver silently drops a warning with a control
- * character or invalid UTF-8. */
+/* Everything one decision reads and writes. */
+struct decision {
+    const struct hw_policy *p;
+    struct hw_outcome *out;
+    char job[160];               /* "ns/name", quoted, for denial messages */
+    unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
+    unsigned waived;             /* rules the stored Job already broke: deny becomes warn */
+};
+
+/* Appends a warning: printable UTF-8 (kube-apiserver silently drops a
+ * warning with a control character or invalid UTF-8), cut to
+ * HW_WARNING_MAX bytes on a character boundary with "..." at the end. */
 static void
 warn(struct hw_outcome *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -165,25 +223,21 @@ warn(struct hw_outcome *out, const char *fmt, ...)
     char tmp[512];
     char *w;
     va_list ap;
-    size_t n;
+    int n;
 
     if (out->n_warnings >= HW_OUTCOME_MAX)
         return;
     va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    for (char *c = tmp; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f || (unsigned char)*c >= 0x80)
-            *c = '?';
-    }
-    n = strlen(tmp);
-    if (n > HW_WARNING_MAX) {
-        n = HW_WARNING_MAX;
-        memcpy(tmp + n - 3, "...", 3);
-    }
+    if (n < 0)
+        return;
     w = out->warnings[out->n_warnings++];
-    memcpy(w, tmp, n);
-    w[n] = '\0';
+    if (hw_text_printable(w, HW_WARNING_MAX + 1, tmp, strlen(tmp), HW_WARNING_MAX)) {
+        size_t keep = hw_text_cut(w, strlen(w), HW_WARNING_MAX - 3);
+
+        memcpy(w + keep, "...", 4);
+    }
 }
 
 static void
@@ -195,37 +249,42 @@ changed(struct hw_outcome *out, const char *what)
 
 /* Quotes an object-supplied value for a message: printable, at most 40 bytes. */
 static const char *
-shown(const char *s, char *buf, size_t bufsz)
+shown(const json_t *v, char *buf, size_t bufsz)
 {
-    size_t n = 0;
+    size_t len;
+    const char *s = str_of(v, &len);
 
-    for (; s[n] != '\0' && n + 4 < bufsz && n < 40; n++)
-        buf[n] = ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f) ? '?' : s[n];
-    if (s[n] != '\0' && n >= 3) {
-        memcpy(buf + n - 3, "...", 3);
+    if (s == NULL)
+        return "(not a string)";
+    if (hw_text_printable(buf, bufsz, s, len, 40)) {
+        size_t keep = hw_text_cut(buf, strlen(buf), 37);
+
+        memcpy(buf + keep, "...", 4);
     }
-    buf[n] = '\0';
     return buf;
 }
 
-struct finding_text {
-    const char *warning;  /* short, for the warning line */
-    const char *fix;      /* for the denial message */
-};
-
 /* Records a finding of rule and, by its action, a warning or a denial. */
 static void
-finding(const struct hw_policy *p, struct hw_outcome *out, const char *job, enum hw_rule rule,
-        const char *problem, const char *fix)
+finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix)
 {
-    enum hw_action action = p->actions[rule];
+    struct hw_outcome *out = d->out;
+    enum hw_action action = d->p->actions[rule];
+    int waived = action == HW_ACTION_DENY && (d->waived & 1u << rule);
     size_t used;
 
     if (action == HW_ACTION_OFF)
         return;
+    if (d->stored_rules != NULL) {
+        *d->stored_rules |= 1u << rule;
+        return;
+    }
+    if (waived)
+        action = HW_ACTION_WARN;
     if (out->n_findings < HW_OUTCOME_MAX) {
         out->findings[out->n_findings].rule = rule;
         out->findings[out->n_findings].action = action;
+        out->findings[out->n_findings].waived = waived;
         snprintf(out->findings[out->n_findings].message,
                  sizeof(out->findings[out->n_findings].message), "%s%s%s", problem,
                  action == HW_ACTION_DENY ? ". Fix: " : "", action == HW_ACTION_DENY ? fix : "");
@@ -233,24 +292,19 @@ finding(const struct hw_policy *p, struct hw_outcome *out, const char *job, enum
     }
     if (action == HW_ACTION_WARN) {
         warn(out, "%s", problem);
+        if (waived)
+            warn(out, "rule %s is not enforced on this update: the stored Job already broke it",
+                 rule_names[rule]);
         return;
     }
     used = strlen(out->deny_message);
     snprintf(out->deny_message + used, sizeof(out->deny_message) - used,
-             "%sJob %s violates rule %s: %s. Fix: %s", out->denied ? "; " : "", job,
+             "%sJob %s violates rule %s: %s. Fix: %s", out->denied ? "; " : "", d->job,
              rule_names[rule], problem, fix);
     out->denied = 1;
 }
 
 /* ---- selection ---- */
-
-static const char *
-meta_string(const json_t *obj, const char *map, const char *key)
-{
-    const json_t *m = json_object_get(json_object_get(obj, "metadata"), map);
-
-    return json_string_value(json_object_get(m, key));
-}
 
 static int
 list_has(const struct policy_strlist *l, const char *s)
@@ -262,92 +316,107 @@ list_has(const struct policy_strlist *l, const char *s)
     return 0;
 }
 
+/* The object carries the opt-in label with a selected value. */
 static int
+labelled(const struct hw_policy *p, const json_t *object)
+{
+    const json_t *label = json_object_get(
+        json_object_get(json_object_get(object, "metadata"), "labels"), p->label_key);
+
+    if (!json_is_string(label) || strlen(json_string_value(label)) != json_string_length(label))
+        return 0;
+    return p->label_values.n == 0 || list_has(&p->label_values, json_string_value(label));
+}
+
+enum selection {
+    SELECT_NONE = 0,
+    SELECT_TEMPLATE,   /* UPDATE that removes the label: keep the stored template only */
+    SELECT_ALL
+};
+
+static enum selection
 selects(const struct hw_policy *p, const struct hw_target *t, const json_t *object)
 {
-    const json_t *label;
     const char *ns;
 
     if (t->operation != HW_OP_CREATE && t->operation != HW_OP_UPDATE)
-        return 0;
+        return SELECT_NONE;
     if (strcmp(t->group, "batch") != 0 || strcmp(t->version, "v1") != 0 ||
         strcmp(t->kind, "Job") != 0 || t->subresource[0] != '\0' || !json_is_object(object))
-        return 0;
-    label = json_object_get(json_object_get(json_object_get(object, "metadata"), "labels"),
-                            p->label_key);
-    if (!json_is_string(label) || strlen(json_string_value(label)) != json_string_length(label))
-        return 0;
-    if (p->label_values.n > 0 && !list_has(&p->label_values, json_string_value(label)))
-        return 0;
+        return SELECT_NONE;
     ns = t->namespace_;
     if (ns == NULL || ns[0] == '\0') {
         const json_t *n = json_object_get(json_object_get(object, "metadata"), "namespace");
 
         ns = json_is_string(n) ? json_string_value(n) : "";
     }
-    if (list_has(&p->ns_exclude, ns))
-        return 0;
-    return p->ns_include.n == 0 || list_has(&p->ns_include, ns);
+    if (list_has(&p->ns_exclude, ns) || (p->ns_include.n > 0 && !list_has(&p->ns_include, ns)))
+        return SELECT_NONE;
+    if (labelled(p, object))
+        return SELECT_ALL;
+    /* kube-apiserver's objectSelector matches the old labels too: an update
+     * that drops the label still reaches us, and must still be valid. */
+    if (t->operation == HW_OP_UPDATE && labelled(p, t->old_object))
+        return SELECT_TEMPLATE;
+    return SELECT_NONE;
 }
 
 /* ---- mutation ---- */
 
-static const char *const path_annotations[] = {"metadata", "annotations", NULL};
+static const char *const path_restart[] = {"spec", "template", "spec", "restartPolicy"};
+static const char *const path_pull[] = {"spec", "template", "spec", "imagePullSecrets"};
 
 static int
-set_annotation(const struct hw_policy *p, json_t *obj, struct hw_patch *patch,
-               struct hw_outcome *out, const struct policy_str *want, const char *key,
-               int helm_list, const char *what, struct hw_error *err)
+set_annotation(struct decision *d, json_t *obj, struct hw_patch *patch,
+               const struct policy_str *want, const char *key, int helm_list, const char *what,
+               struct hw_error *err)
 {
-    const char *path[3] = {path_annotations[0], path_annotations[1], key};
+    const char *path[3] = {"metadata", "annotations", key};
     const json_t *cur;
+    const char *have;
+    size_t len;
     char b1[48], b2[48];
 
-    (void)p;
     if (want->mode == HW_MODE_OFF)
         return 0;
-    cur = json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key);
-    if (cur != NULL && !json_is_null(cur)) {
-        const char *have = json_string_value(cur);
-
+    cur = annotation(obj, key);
+    if (cur != NULL) {
         if (want->mode == HW_MODE_ADD)
             return 0;
-        if (have != NULL && (helm_list ? same_helm_list(have, want->value)
-                                       : strcmp(have, want->value) == 0))
+        have = str_of(cur, &len);
+        if (have != NULL && (helm_list ? same_helm_list(have, len, want->value, strlen(want->value))
+                                       : str_is(cur, want->value)))
             return 0;
-        out->n_replaced++;
-        warn(out, "%s %s replaced by %s (platform policy)", key,
-             have ? shown(have, b1, sizeof(b1)) : "(not a string)", shown(want->value, b2, sizeof(b2)));
+        d->out->n_replaced++;
+        hw_text_printable(b2, sizeof(b2), want->value, strlen(want->value), 40);
+        warn(d->out, "%s %s replaced by %s (platform policy)", key, shown(cur, b1, sizeof(b1)), b2);
     }
-    changed(out, what);
+    changed(d->out, what);
     return hw_patch_set(patch, obj, path, 3, json_string(want->value), err);
 }
 
+/* CREATE: the policy's restartPolicy. Job validation refuses Always, which
+ * is what kube-apiserver's defaulting made of a chart that left it out:
+ * "add" treats it as absent. */
 static int
-set_restart_policy(const struct hw_policy *p, json_t *obj, struct hw_patch *patch,
-                   struct hw_outcome *out, struct hw_error *err)
+set_restart_policy(struct decision *d, json_t *obj, struct hw_patch *patch, struct hw_error *err)
 {
-    static const char *const path[] = {"spec", "template", "spec", "restartPolicy"};
+    const struct policy_str *want = &d->p->restart_policy;
     const json_t *cur;
     char b1[48];
 
-    if (p->restart_policy.mode == HW_MODE_OFF)
+    if (want->mode == HW_MODE_OFF)
         return 0;
-    cur = json_object_get(
-        json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-        "restartPolicy");
-    if (cur != NULL && !json_is_null(cur)) {
-        const char *have = json_string_value(cur);
-
-        if (p->restart_policy.mode == HW_MODE_ADD ||
-            (have != NULL && strcmp(have, p->restart_policy.value) == 0))
+    cur = get_path(obj, path_restart, 4);
+    if (cur != NULL) {
+        if (str_is(cur, want->value) || (want->mode == HW_MODE_ADD && !str_is(cur, "Always")))
             return 0;
-        out->n_replaced++;
-        warn(out, "restartPolicy %s replaced by %s: a failed migration must not restart in place",
-             have ? shown(have, b1, sizeof(b1)) : "(not a string)", p->restart_policy.value);
+        d->out->n_replaced++;
+        warn(d->out, "restartPolicy %s replaced by %s: a failed migration must not restart in place",
+             shown(cur, b1, sizeof(b1)), want->value);
     }
-    changed(out, "restartPolicy");
-    return hw_patch_set(patch, obj, path, 4, json_string(p->restart_policy.value), err);
+    changed(d->out, "restartPolicy");
+    return hw_patch_set(patch, obj, path_restart, 4, json_string(want->value), err);
 }
 
 static int
@@ -357,63 +426,119 @@ has_pull_secret(const json_t *list, const char *name)
     const json_t *e;
 
     json_array_foreach(list, i, e) {
-        const char *n = json_string_value(json_object_get(e, "name"));
-
-        if (n != NULL && strcmp(n, name) == 0)
+        if (str_is(json_object_get(e, "name"), name))
             return 1;
     }
     return 0;
 }
 
+/* CREATE: appends each policy secret the template does not list yet. */
 static int
-merge_pull_secrets(const struct hw_policy *p, json_t *obj, struct hw_patch *patch,
-                   struct hw_outcome *out, struct hw_error *err)
+merge_pull_secrets(struct decision *d, json_t *obj, struct hw_patch *patch, struct hw_error *err)
 {
-    static const char *const path[] = {"spec", "template", "spec", "imagePullSecrets"};
+    const struct hw_policy *p = d->p;
     int any = 0;
 
     if (p->pull_mode == HW_MODE_OFF)
         return 0;
     for (size_t i = 0; i < p->pull_secrets.n; i++) {
         /* Re-read each time: the previous append may have created the list. */
-        const json_t *list = json_object_get(
-            json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-            "imagePullSecrets");
-
-        if (has_pull_secret(list, p->pull_secrets.v[i]))
+        if (has_pull_secret(get_path(obj, path_pull, 4), p->pull_secrets.v[i]))
             continue;
-        if (hw_patch_append(patch, obj, path, 4, json_pack("{s:s}", "name", p->pull_secrets.v[i]),
+        if (hw_patch_append(patch, obj, path_pull, 4, json_pack("{s:s}", "name", p->pull_secrets.v[i]),
                             err) != 0)
             return -1;
         any = 1;
     }
     if (any)
-        changed(out, "imagePullSecrets");
+        changed(d->out, "imagePullSecrets");
     return 0;
 }
 
+/* UPDATE: puts one pod-template field back to its stored value. */
 static int
-set_job_int(json_t *obj, struct hw_patch *patch, struct hw_outcome *out,
+keep_field(struct decision *d, json_t *obj, const json_t *old, const char *const *path,
+           const char *what, struct hw_patch *patch, struct hw_error *err)
+{
+    const json_t *cur = get_path(obj, path, 4), *was = get_path(old, path, 4);
+    char b1[48], b2[48];
+
+    if (cur == was || (cur != NULL && was != NULL && json_equal(cur, was)))
+        return 0;
+    if (path == path_restart)
+        warn(d->out, "restartPolicy %s kept as %s: the pod template of an existing Job cannot change",
+             cur ? shown(cur, b1, sizeof(b1)) : "(none)", was ? shown(was, b2, sizeof(b2)) : "(none)");
+    else
+        warn(d->out, "imagePullSecrets kept as stored: the pod template of an existing Job cannot change");
+    changed(d->out, what);
+    if (was == NULL)
+        return hw_patch_remove(patch, obj, path, 4, err);
+    return hw_patch_set(patch, obj, path, 4, json_deep_copy(was), err);
+}
+
+/* What the current policy would change in a stored pod template, as
+ * "restartPolicy,imagePullSecrets" in out->stale ("" when nothing). */
+static void
+stale_template(const struct hw_policy *p, const json_t *old, struct hw_outcome *out)
+{
+    const json_t *restart = get_path(old, path_restart, 4), *pulls = get_path(old, path_pull, 4);
+    const struct policy_str *want = &p->restart_policy;
+    int stale_restart = 0, stale_pull = 0;
+
+    if (want->mode != HW_MODE_OFF)
+        stale_restart = !str_is(restart, want->value) &&
+                        (want->mode == HW_MODE_ENFORCE || restart == NULL || str_is(restart, "Always"));
+    for (size_t i = 0; p->pull_mode != HW_MODE_OFF && i < p->pull_secrets.n; i++)
+        stale_pull |= !has_pull_secret(pulls, p->pull_secrets.v[i]);
+    snprintf(out->stale, sizeof(out->stale), "%s%s%s", stale_restart ? "restartPolicy" : "",
+             stale_restart && stale_pull ? "," : "", stale_pull ? "imagePullSecrets" : "");
+}
+
+/* UPDATE: the stored template's managed fields, and one warning when the
+ * stored template itself is not what the policy would write. */
+static int
+keep_template(struct decision *d, json_t *obj, const json_t *old, struct hw_patch *patch,
+              struct hw_error *err)
+{
+    if (keep_field(d, obj, old, path_restart, "restartPolicy", patch, err) != 0 ||
+        keep_field(d, obj, old, path_pull, "imagePullSecrets", patch, err) != 0)
+        return -1;
+    stale_template(d->p, old, d->out);
+    if (d->out->stale[0] != '\0')
+        warn(d->out, "pod template predates the policy (%s): it is immutable; recreate the Job to apply it",
+             d->out->stale);
+    return 0;
+}
+
+/* Sets a Job setting. On UPDATE (old set) a value the update leaves as
+ * stored stays: changing a running Job's deadline or TTL from a label
+ * change could end it. */
+static int
+set_job_int(struct decision *d, json_t *obj, const json_t *old, struct hw_patch *patch,
             const struct policy_int *want, const char *key, struct hw_error *err)
 {
     const char *path[2] = {"spec", key};
-    const json_t *cur;
+    const json_t *cur = get_path(obj, path, 2);
 
     if (want->mode == HW_MODE_OFF)
         return 0;
-    cur = json_object_get(json_object_get(obj, "spec"), key);
-    if (cur != NULL && !json_is_null(cur)) {
-        if (want->mode == HW_MODE_ADD ||
-            (json_is_integer(cur) && json_integer_value(cur) == want->value))
+    if (old != NULL) {
+        const json_t *was = get_path(old, path, 2);
+
+        if (cur == was || (cur != NULL && was != NULL && json_equal(cur, was)))
             return 0;
-        out->n_replaced++;
+    }
+    if (cur != NULL) {
+        if (want->mode == HW_MODE_ADD || (json_is_integer(cur) && json_integer_value(cur) == want->value))
+            return 0;
+        d->out->n_replaced++;
         if (json_is_integer(cur))
-            warn(out, "%s %lld replaced by %lld (platform policy)", key,
+            warn(d->out, "%s %lld replaced by %lld (platform policy)", key,
                  (long long)json_integer_value(cur), want->value);
         else
-            warn(out, "%s replaced by %lld (platform policy)", key, want->value);
+            warn(d->out, "%s replaced by %lld (platform policy)", key, want->value);
     }
-    changed(out, key);
+    changed(d->out, key);
     return hw_patch_set(patch, obj, path, 2, json_integer(want->value), err);
 }
 
@@ -422,72 +547,70 @@ set_job_int(json_t *obj, struct hw_patch *patch, struct hw_outcome *out,
 /* The first part of a Helm list value that known() rejects, made
  * printable into buf; NULL when every part is known. */
 static const char *
-first_unknown(const char *value, int (*known)(const char *, size_t), char *buf, size_t bufsz)
+first_unknown(const json_t *value, int (*known)(const char *, size_t), char *buf, size_t bufsz)
 {
-    const char *part;
-    size_t pos = 0, len;
-    char w[48];
+    const char *part, *s;
+    size_t pos = 0, len, plen;
 
-    while (value != NULL && next_part(value, &pos, &part, &len)) {
-        if (known(part, len))
+    s = str_of(value, &len);
+    while (s != NULL && next_part(s, len, &pos, &part, &plen)) {
+        if (known(part, plen))
             continue;
-        snprintf(w, sizeof(w), "%.*s", (int)(len < 40 ? len : 40), part);
-        return shown(w, buf, bufsz);
+        hw_text_printable(buf, bufsz, part, plen, 40);
+        return buf;
     }
     return NULL;
 }
 
 static void
-lint_hook_values(const struct hw_policy *p, const json_t *obj, struct hw_outcome *out,
-                 const char *job)
+lint_hook_values(struct decision *d, const json_t *obj)
 {
     const char *bad;
     char msg[160], b[48];
 
-    bad = first_unknown(meta_string(obj, "annotations", ANN_HOOK), policy_is_known_event, b,
-                        sizeof(b));
+    bad = first_unknown(annotation(obj, ANN_HOOK), policy_is_known_event, b, sizeof(b));
     if (bad != NULL) {
         snprintf(msg, sizeof(msg), "helm.sh/hook has unknown event \"%s\": Helm skips this Job entirely",
                  bad);
-        finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
+        finding(d, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
                 "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
                 "post-delete, pre-rollback, post-rollback or test in helm.sh/hook");
     }
-    bad = first_unknown(meta_string(obj, "annotations", ANN_DELETE), policy_is_known_delete_policy,
-                        b, sizeof(b));
+    bad = first_unknown(annotation(obj, ANN_DELETE), policy_is_known_delete_policy, b, sizeof(b));
     if (bad != NULL) {
         snprintf(msg, sizeof(msg), "helm.sh/hook-delete-policy has unknown value \"%s\": Helm ignores it",
                  bad);
-        finding(p, out, job, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
+        finding(d, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
                 "use only before-hook-creation, hook-succeeded or hook-failed in "
                 "helm.sh/hook-delete-policy");
     }
 }
 
 static void
-lint_delete_policy(const struct hw_policy *p, const json_t *obj, struct hw_outcome *out,
-                   const char *job)
+lint_delete_policy(struct decision *d, const json_t *obj)
 {
-    const char *del = meta_string(obj, "annotations", ANN_DELETE), *part;
-    size_t pos = 0, len;
+    const json_t *del = annotation(obj, ANN_DELETE);
+    const char *s, *part;
+    size_t pos = 0, len, plen;
 
     /* Without the annotation Helm defaults to before-hook-creation. */
-    if (meta_string(obj, "annotations", ANN_HOOK) == NULL || del == NULL)
+    if (annotation(obj, ANN_HOOK) == NULL || del == NULL)
         return;
-    while (next_part(del, &pos, &part, &len)) {
-        if (len == 20 && strncasecmp(part, "before-hook-creation", 20) == 0)
+    s = str_of(del, &len);
+    while (s != NULL && next_part(s, len, &pos, &part, &plen)) {
+        if (plen == 20 && strncasecmp(part, "before-hook-creation", 20) == 0)
             return;
     }
-    finding(p, out, job, HW_RULE_DELETE_POLICY,
+    finding(d, HW_RULE_DELETE_POLICY,
             "hook-delete-policy lacks before-hook-creation: a failed run blocks the next upgrade",
             "add before-hook-creation to helm.sh/hook-delete-policy, e.g. "
             "\"before-hook-creation,hook-succeeded\"");
 }
 
 static void
-lint_job_settings(const struct hw_policy *p, const json_t *obj, struct hw_outcome *out,
-                  const char *job)
+lint_job_settings(struct decision *d, const json_t *obj)
 {
+    const struct hw_policy *p = d->p;
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *ttl = json_object_get(spec, "ttlSecondsAfterFinished");
     const json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
@@ -501,7 +624,7 @@ lint_job_settings(const struct hw_policy *p, const json_t *obj, struct hw_outcom
                  "remove ttlSecondsAfterFinished (the hook delete policy cleans up) or set it to "
                  "at least %lld",
                  p->ttl_min_seconds);
-        finding(p, out, job, HW_RULE_TTL, msg, fix);
+        finding(d, HW_RULE_TTL, msg, fix);
     }
     if (!json_is_integer(ads)) {
         snprintf(msg, sizeof(msg),
@@ -509,14 +632,14 @@ lint_job_settings(const struct hw_policy *p, const json_t *obj, struct hw_outcom
                  p->helm_timeout_seconds);
         snprintf(fix, sizeof(fix), "set spec.activeDeadlineSeconds below Helm's --timeout (%llds)",
                  p->helm_timeout_seconds);
-        finding(p, out, job, HW_RULE_ACTIVE_DEADLINE, msg, fix);
+        finding(d, HW_RULE_ACTIVE_DEADLINE, msg, fix);
     } else if (json_integer_value(ads) >= p->helm_timeout_seconds) {
         snprintf(msg, sizeof(msg),
                  "activeDeadlineSeconds %lld is not below Helm's %llds timeout: Helm gives up first",
                  (long long)json_integer_value(ads), p->helm_timeout_seconds);
         snprintf(fix, sizeof(fix), "set spec.activeDeadlineSeconds below Helm's --timeout (%llds)",
                  p->helm_timeout_seconds);
-        finding(p, out, job, HW_RULE_ACTIVE_DEADLINE, msg, fix);
+        finding(d, HW_RULE_ACTIVE_DEADLINE, msg, fix);
     }
 }
 
@@ -551,15 +674,15 @@ mentions_stop(const json_t *v)
 }
 
 static void
-lint_sidecars(const struct hw_policy *p, const json_t *obj, struct hw_outcome *out,
-              const char *job)
+lint_sidecars(struct decision *d, const json_t *obj)
 {
+    const struct hw_policy *p = d->p;
     const json_t *containers = json_object_get(
         json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
         "containers");
     const json_t *c;
     size_t i;
-    char msg[160], fix[240], b[48];
+    char msg[160], b[48];
 
     if (p->actions[HW_RULE_SIDECAR] == HW_ACTION_OFF || json_array_size(containers) < 2 ||
         mentions_stop(containers))
@@ -574,76 +697,120 @@ lint_sidecars(const struct hw_policy *p, const json_t *obj, struct hw_outcome *o
             if ((name && strstr(name, p->sidecars.v[s])) || (image && strstr(image, p->sidecars.v[s]))) {
                 snprintf(msg, sizeof(msg),
                          "container %s looks like a long-lived sidecar: the Job would never complete",
-                         shown(name ? name : "?", b, sizeof(b)));
-                snprintf(fix, sizeof(fix),
-                         "run it as a native sidecar (an initContainer with restartPolicy: Always), "
-                         "disable injection for this Job, or stop it when the migration ends "
-                         "(e.g. cloud-sql-proxy --quitquitquit)");
-                finding(p, out, job, HW_RULE_SIDECAR, msg, fix);
+                         shown(json_object_get(c, "name"), b, sizeof(b)));
+                finding(d, HW_RULE_SIDECAR, msg,
+                        "run it as a native sidecar (an initContainer with restartPolicy: Always), "
+                        "disable injection for this Job, or stop it when the migration ends "
+                        "(e.g. cloud-sql-proxy --quitquitquit)");
                 return;
             }
         }
     }
 }
 
+/* Helm stamps release resources, not hooks (it sorts before any API call). */
 static int
-mutate(const struct hw_policy *p, json_t *obj, struct hw_patch *patch, struct hw_outcome *out,
+release_not_hook(const json_t *obj)
+{
+    return annotation(obj, ANN_RELEASE) != NULL && annotation(obj, ANN_HOOK) == NULL;
+}
+
+static void
+lint_not_a_hook(struct decision *d)
+{
+    finding(d, HW_RULE_NOT_A_HOOK,
+            "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
+            "set helm.sh/hook in the chart",
+            "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
+            "(many charts have a value such as useHelmHooks), or render the chart through "
+            "\"hookwarden render\" as a Helm 4 post-renderer");
+}
+
+/* ---- the decision ---- */
+
+static int
+mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_patch *patch,
        struct hw_error *err)
 {
-    if (set_annotation(p, obj, patch, out, &p->hook_events, ANN_HOOK, 1, "hook", err) != 0 ||
-        set_annotation(p, obj, patch, out, &p->hook_delete, ANN_DELETE, 1, "hook-delete-policy",
-                       err) != 0 ||
-        set_annotation(p, obj, patch, out, &p->hook_weight, ANN_WEIGHT, 0, "hook-weight", err) != 0 ||
-        set_restart_policy(p, obj, patch, out, err) != 0 ||
-        merge_pull_secrets(p, obj, patch, out, err) != 0 ||
-        set_job_int(obj, patch, out, &p->backoff_limit, "backoffLimit", err) != 0 ||
-        set_job_int(obj, patch, out, &p->active_deadline, "activeDeadlineSeconds", err) != 0 ||
-        set_job_int(obj, patch, out, &p->ttl, "ttlSecondsAfterFinished", err) != 0)
+    const struct hw_policy *p = d->p;
+    const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
+
+    if (set_annotation(d, obj, patch, &p->hook_events, ANN_HOOK, 1, "hook", err) != 0 ||
+        set_annotation(d, obj, patch, &p->hook_delete, ANN_DELETE, 1, "hook-delete-policy", err) != 0 ||
+        set_annotation(d, obj, patch, &p->hook_weight, ANN_WEIGHT, 0, "hook-weight", err) != 0)
+        return -1;
+    if (old == NULL && (set_restart_policy(d, obj, patch, err) != 0 ||
+                        merge_pull_secrets(d, obj, patch, err) != 0))
+        return -1;
+    if (set_job_int(d, obj, old, patch, &p->backoff_limit, "backoffLimit", err) != 0 ||
+        set_job_int(d, obj, old, patch, &p->active_deadline, "activeDeadlineSeconds", err) != 0 ||
+        set_job_int(d, obj, old, patch, &p->ttl, "ttlSecondsAfterFinished", err) != 0)
         return -1;
     return 0;
+}
+
+/* Every rule over obj; not_a_hook is decided by the caller on the object
+ * as the request sent it (before our own hook annotations). */
+static void
+lint(struct decision *d, int not_a_hook, const json_t *obj)
+{
+    if (not_a_hook)
+        lint_not_a_hook(d);
+    lint_hook_values(d, obj);
+    lint_delete_policy(d, obj);
+    lint_job_settings(d, obj);
+    lint_sidecars(d, obj);
+}
+
+static void
+name_job(struct decision *d, const struct hw_target *t, const json_t *object)
+{
+    const json_t *meta = json_object_get(object, "metadata");
+    const char *name, *ns;
+
+    name = json_string_value(json_object_get(meta, "name"));
+    ns = t->namespace_ && t->namespace_[0] ? t->namespace_
+                                            : json_string_value(json_object_get(meta, "namespace"));
+    if (name == NULL || name[0] == '\0')
+        name = json_string_value(json_object_get(meta, "generateName"));
+    snprintf(d->job, sizeof(d->job), "\"%s%s%s\"", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "",
+             name ? name : "(unnamed)");
 }
 
 int
 hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
                 struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err)
 {
-    const json_t *meta;
-    const char *name, *ns;
-    char job[160];
-    int release_not_hook;
+    struct decision d = {.p = p, .out = out};
+    const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
+    enum selection sel;
+    int not_a_hook;
 
     memset(out, 0, sizeof(*out));
-    if (!selects(p, t, object))
+    sel = selects(p, t, object);
+    if (sel == SELECT_NONE)
         return 0;
-    out->selected = 1;
-    meta = json_object_get(object, "metadata");
-    if (meta != NULL && !json_is_null(meta) && !json_is_object(meta)) {
-        hw_error_set(err, HW_EINVAL, "object field /metadata is not an object");
-        return -1;
+    /* An object being deleted only loses finalizers: nothing to add or judge. */
+    if (present(json_object_get(json_object_get(object, "metadata"), "deletionTimestamp")) != NULL) {
+        out->deleting = 1;
+        return 0;
     }
-    name = json_string_value(json_object_get(meta, "name"));
-    ns = t->namespace_ && t->namespace_[0] ? t->namespace_
-                                            : json_string_value(json_object_get(meta, "namespace"));
-    if (name == NULL || name[0] == '\0')
-        name = json_string_value(json_object_get(meta, "generateName"));
-    snprintf(job, sizeof(job), "\"%s%s%s\"", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "",
-             name ? name : "(unnamed)");
-
-    /* Decided on the request as sent: Helm stamps release resources, not hooks. */
-    release_not_hook = meta_string(object, "annotations", ANN_RELEASE) != NULL &&
-                       meta_string(object, "annotations", ANN_HOOK) == NULL;
-    if (mutate(p, object, patch, out, err) != 0)
+    out->selected = 1;
+    name_job(&d, t, object);
+    if (old != NULL && keep_template(&d, object, old, patch, err) != 0)
         return -1;
-    if (release_not_hook)
-        finding(p, out, job, HW_RULE_NOT_A_HOOK,
-                "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
-                "set helm.sh/hook in the chart",
-                "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
-                "(many charts have a value such as useHelmHooks), or render the chart through "
-                "\"hookwarden render\" as a Helm 4 post-renderer");
-    lint_hook_values(p, object, out, job);
-    lint_delete_policy(p, object, out, job);
-    lint_job_settings(p, object, out, job);
-    lint_sidecars(p, object, out, job);
+    if (sel == SELECT_TEMPLATE)
+        return 0;
+    if (old != NULL) {
+        /* Ratcheting: a rule the stored Job already broke only warns. */
+        struct decision stored = d;
+
+        stored.stored_rules = &d.waived;
+        lint(&stored, release_not_hook(old), old);
+    }
+    not_a_hook = release_not_hook(object);
+    if (mutate(&d, t, object, patch, err) != 0)
+        return -1;
+    lint(&d, not_a_hook, object);
     return 0;
 }

@@ -199,7 +199,7 @@ apply_object(struct run *r, struct place *pl, json_t *obj, int *changed)
          * --namespace, else $HELM_NAMESPACE (set for plugins), else none. */
         const char *ns = r->cfg->namespace_ ? r->cfg->namespace_ : getenv("HELM_NAMESPACE");
         struct hw_target t = {HW_OP_CREATE, group, slash ? slash + 1 : api, pl->kind, "",
-                              ns ? ns : ""};
+                              ns ? ns : "", NULL};
 
         if (decide(r->policy, &t, obj, &oc, changed, &err) != 0) {
             r->errors++;

@@ -50,6 +50,11 @@ opt_string(const json_t *obj, const char *key, const char *where, const char **o
         hw_error_set(err, HW_EINVAL, "%s.%s must be a string", where, key);
         return -1;
     }
+    /* Compared as C strings below: "Job\u0000x" must not pass for "Job". */
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        hw_error_set(err, HW_EINVAL, "%s.%s contains a NUL character", where, key);
+        return -1;
+    }
     *out = json_string_value(v);
     return 0;
 }
@@ -142,10 +147,6 @@ decode_request(struct hw_review *rv, struct hw_error *err)
         hw_error_set(err, HW_EINVAL, "request.uid is missing or empty");
         return -1;
     }
-    if (strlen(rv->uid) != json_string_length(json_object_get(req, "uid"))) {
-        hw_error_set(err, HW_EINVAL, "request.uid contains a NUL character");
-        return -1;
-    }
     if (opt_string(req, "operation", "request", &op, err) != 0)
         return -1;
     for (i = 0; i < 4; i++) {
@@ -180,8 +181,15 @@ decode_request(struct hw_review *rv, struct hw_error *err)
         hw_error_set(err, HW_EINVAL, "request.oldObject must be an object or null");
         return -1;
     }
+    rv->old_object = json_is_object(old) ? (json_t *)old : NULL;
     if (rv->object == NULL && (rv->operation == HW_OP_CREATE || rv->operation == HW_OP_UPDATE)) {
         hw_error_set(err, HW_EINVAL, "request.object is missing on %s", op);
+        return -1;
+    }
+    /* kube-apiserver always sends the stored object on UPDATE; without it
+     * the answer could change an immutable pod template. */
+    if (rv->old_object == NULL && rv->operation == HW_OP_UPDATE) {
+        hw_error_set(err, HW_EINVAL, "request.oldObject is missing on UPDATE");
         return -1;
     }
     if (decode_kind(rv, req, err) != 0)
@@ -199,32 +207,62 @@ decode_request(struct hw_review *rv, struct hw_error *err)
 
 #define JSON_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
-/* The fields the envelope checks and the policy read, as a tree. */
+/*
+ * The fields the envelope checks and the policy reads, as a tree: the
+ * envelope, then the same subtree under request.object and under
+ * request.oldObject (the stored object on UPDATE).
+ */
 enum field {
     F_API, F_KIND, F_REQ,
     R_UID, R_OP, R_KIND, R_SUB, R_NS, R_NAME, R_DRY, R_OBJ, R_OLD,
+    F_OBJECT,                              /* first field of request.object's subtree */
+    F_OLD_OBJECT = F_OBJECT + 18,          /* first field of request.oldObject's subtree */
+    N_FIELDS = F_OLD_OBJECT + 18
+};
+
+/* Offsets inside an object's subtree. */
+enum object_field {
     O_API, O_KIND, O_META, O_SPEC,
-    M_NAME, M_NS, M_GEN, M_LABELS, M_ANN,
+    M_NAME, M_NS, M_GEN, M_LABELS, M_ANN, M_DELETION,
     S_BACKOFF, S_DEADLINE, S_TTL, S_TEMPLATE, T_SPEC,
     P_RESTART, P_PULL, P_CONTAINERS,
-    N_FIELDS
+    N_OBJECT_FIELDS
 };
+_Static_assert(N_OBJECT_FIELDS == F_OLD_OBJECT - F_OBJECT, "object subtree size");
+
+#define OBJECT_FIELDS(b, root)                                                                  \
+    [(b) + O_API] = {"apiVersion", (root)}, [(b) + O_KIND] = {"kind", (root)},                  \
+    [(b) + O_META] = {"metadata", (root)}, [(b) + O_SPEC] = {"spec", (root)},                   \
+    [(b) + M_NAME] = {"name", (b) + O_META}, [(b) + M_NS] = {"namespace", (b) + O_META},        \
+    [(b) + M_GEN] = {"generateName", (b) + O_META}, [(b) + M_LABELS] = {"labels", (b) + O_META}, \
+    [(b) + M_ANN] = {"annotations", (b) + O_META},                                              \
+    [(b) + M_DELETION] = {"deletionTimestamp", (b) + O_META},                                   \
+    [(b) + S_BACKOFF] = {"backoffLimit", (b) + O_SPEC},                                         \
+    [(b) + S_DEADLINE] = {"activeDeadlineSeconds", (b) + O_SPEC},                               \
+    [(b) + S_TTL] = {"ttlSecondsAfterFinished", (b) + O_SPEC},                                  \
+    [(b) + S_TEMPLATE] = {"template", (b) + O_SPEC}, [(b) + T_SPEC] = {"spec", (b) + S_TEMPLATE}, \
+    [(b) + P_RESTART] = {"restartPolicy", (b) + T_SPEC},                                        \
+    [(b) + P_PULL] = {"imagePullSecrets", (b) + T_SPEC},                                        \
+    [(b) + P_CONTAINERS] = {"containers", (b) + T_SPEC}
 
 static const struct hw_scan_field fields[N_FIELDS] = {
     [F_API] = {"apiVersion", -1}, [F_KIND] = {"kind", -1}, [F_REQ] = {"request", -1},
     [R_UID] = {"uid", F_REQ}, [R_OP] = {"operation", F_REQ}, [R_KIND] = {"kind", F_REQ},
     [R_SUB] = {"subResource", F_REQ}, [R_NS] = {"namespace", F_REQ}, [R_NAME] = {"name", F_REQ},
     [R_DRY] = {"dryRun", F_REQ}, [R_OBJ] = {"object", F_REQ}, [R_OLD] = {"oldObject", F_REQ},
-    [O_API] = {"apiVersion", R_OBJ}, [O_KIND] = {"kind", R_OBJ}, [O_META] = {"metadata", R_OBJ},
-    [O_SPEC] = {"spec", R_OBJ},
-    [M_NAME] = {"name", O_META}, [M_NS] = {"namespace", O_META}, [M_GEN] = {"generateName", O_META},
-    [M_LABELS] = {"labels", O_META}, [M_ANN] = {"annotations", O_META},
-    [S_BACKOFF] = {"backoffLimit", O_SPEC}, [S_DEADLINE] = {"activeDeadlineSeconds", O_SPEC},
-    [S_TTL] = {"ttlSecondsAfterFinished", O_SPEC}, [S_TEMPLATE] = {"template", O_SPEC},
-    [T_SPEC] = {"spec", S_TEMPLATE},
-    [P_RESTART] = {"restartPolicy", T_SPEC}, [P_PULL] = {"imagePullSecrets", T_SPEC},
-    [P_CONTAINERS] = {"containers", T_SPEC},
+    OBJECT_FIELDS(F_OBJECT, R_OBJ),
+    OBJECT_FIELDS(F_OLD_OBJECT, R_OLD),
 };
+_Static_assert(N_FIELDS <= HW_SCAN_MAX_FIELDS, "scan field table too large");
+
+/* Fields built only when the caller asked for them. */
+static int
+wanted(int f, unsigned need)
+{
+    if (f == F_OBJECT + P_CONTAINERS || f == F_OLD_OBJECT + P_CONTAINERS)
+        return (need & HW_REVIEW_NEED_CONTAINERS) != 0;
+    return 1;
+}
 
 /*
  * A value of text the scanner validated, built directly with jansson's
@@ -343,8 +381,7 @@ leaf(struct hw_scan_range v)
 /*
  * Builds field f (-1: the whole body) from the ranges the scanner found: an
  * object with children becomes an object of just those children, anything
- * else is parsed whole. oldObject is only checked for its type, so an
- * object there becomes {}. NULL means "parse everything instead".
+ * else is parsed whole. NULL means "parse everything instead".
  */
 static json_t *
 build(int f, const struct hw_scan_range *r, unsigned need)
@@ -355,14 +392,13 @@ build(int f, const struct hw_scan_range *r, unsigned need)
 
     for (int i = f + 1; i < N_FIELDS && !has_children; i++)
         has_children = fields[i].parent == f;
-    if (hw_scan_type(v) != '{' || (!has_children && f != R_OLD))
+    if (hw_scan_type(v) != '{' || !has_children)
         return leaf(v);
     obj = json_object();
     for (int i = f + 1; obj != NULL && i < N_FIELDS; i++) {
         json_t *child;
 
-        if (fields[i].parent != f || r[i].len == 0 ||
-            (i == P_CONTAINERS && !(need & HW_REVIEW_NEED_CONTAINERS)))
+        if (fields[i].parent != f || r[i].len == 0 || !wanted(i, need))
             continue;
         child = build(i, r, need);
         if (child == NULL || json_object_set_new_nocheck(obj, fields[i].name, child) != 0) {
@@ -379,11 +415,19 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
 {
     struct hw_scan_range r[N_FIELDS + 1];
     json_error_t jerr;
+    const char *nul;
 
     memset(rv, 0, sizeof(*rv));
     hw_review_clear(rv);
     if (len == 0) {
         hw_error_set(err, HW_EINVAL, "request body is empty: expected an AdmissionReview");
+        return -1;
+    }
+    /* JSON text has no raw NUL, but jansson skips one after a number or a
+     * literal ("1\0" parses): refuse it before either parser looks. */
+    nul = memchr(body, '\0', len);
+    if (nul != NULL) {
+        hw_error_set(err, HW_EINVAL, "invalid JSON: a NUL byte at offset %zu", (size_t)(nul - body));
         return -1;
     }
     if (!(need & HW_REVIEW_FULL) && hw_scan_extract(body, len, fields, N_FIELDS, r) == 0) {
@@ -417,37 +461,22 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
     return 0;
 }
 
-/*
- * The denial's metav1.Status. kube-apiserver reads it from "status" (the
- * JSON name of AdmissionResponse.Result); the shared admission-sim reads
- * "result". Unknown fields are ignored by kube-apiserver, so the same
- * object goes under both keys and every caller shows the message.
- */
+/* The denial's metav1.Status, under "status": the JSON name of
+ * AdmissionResponse.Result, the only key kube-apiserver reads. */
 static int
 encode_status(struct hw_buf *out, const struct hw_answer *ans)
 {
     const char *msg = ans->status_message ? ans->status_message : "";
-    struct hw_buf st;
-    int rc = -1;
 
-    hw_buf_init(&st, 0);
-    if (hw_buf_printf(&st, "{\"code\":%d,\"status\":\"Failure\",\"message\":",
+    if (hw_buf_printf(out, ",\"status\":{\"code\":%d,\"status\":\"Failure\",\"message\":",
                       ans->status_code >= 400 ? ans->status_code : 403) != 0 ||
-        hw_buf_append_json_string(&st, msg, strlen(msg)) != 0)
-        goto out;
+        hw_buf_append_json_string(out, msg, strlen(msg)) != 0)
+        return -1;
     if (ans->status_reason != NULL &&
-        (hw_buf_append_str(&st, ",\"reason\":") != 0 ||
-         hw_buf_append_json_string(&st, ans->status_reason, strlen(ans->status_reason)) != 0))
-        goto out;
-    if (hw_buf_append(&st, "}", 1) != 0)
-        goto out;
-    if (hw_buf_append_str(out, ",\"status\":") != 0 || hw_buf_append(out, st.data, st.len) != 0 ||
-        hw_buf_append_str(out, ",\"result\":") != 0 || hw_buf_append(out, st.data, st.len) != 0)
-        goto out;
-    rc = 0;
-out:
-    hw_buf_free(&st);
-    return rc;
+        (hw_buf_append_str(out, ",\"reason\":") != 0 ||
+         hw_buf_append_json_string(out, ans->status_reason, strlen(ans->status_reason)) != 0))
+        return -1;
+    return hw_buf_append(out, "}", 1);
 }
 
 static int

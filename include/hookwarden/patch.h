@@ -8,8 +8,9 @@
  *  - paths are RFC 6901 pointers, "~" written "~0" and "/" written "~1";
  *  - a missing or null parent is added whole, with the value inside it;
  *  - an existing map receives single keys, never a replacement;
- *  - arrays are appended to with "/-" after the caller checked for dups.
- * It never emits "remove": nothing the chart wrote is dropped.
+ *  - arrays are appended to with "/-" after the caller checked for dups;
+ *  - "remove" only through hw_patch_remove, which the policy uses solely to
+ *    put an UPDATE's pod template back to the stored one.
  */
 #ifndef HOOKWARDEN_PATCH_H
 #define HOOKWARDEN_PATCH_H
@@ -45,6 +46,13 @@ int hw_patch_set(struct hw_patch *p, json_t *doc, const char *const *path, size_
  */
 int hw_patch_append(struct hw_patch *p, json_t *doc, const char *const *path, size_t n,
                     json_t *value, struct hw_error *err);
+
+/*
+ * Removes doc[path] ("remove"); nothing is recorded when it is absent, so
+ * the op always applies. path is n segments (unescaped keys).
+ */
+int hw_patch_remove(struct hw_patch *p, json_t *doc, const char *const *path, size_t n,
+                    struct hw_error *err);
 
 /* Appends the RFC 6901 escape of key (len bytes) to out; -1 when out is full. */
 int hw_patch_escape(struct hw_buf *out, const char *key, size_t len);

@@ -77,11 +77,12 @@ const char *hw_policy_source(const struct hw_policy *p);
 const char *hw_policy_rule_name(enum hw_rule rule);
 const char *hw_policy_action_name(enum hw_action action);
 
-/* What the request is, as far as selection goes. Strings are borrowed. */
+/* What the request is, as far as selection goes. Pointers are borrowed. */
 struct hw_target {
     enum hw_operation operation;
     const char *group, *version, *kind, *subresource;
     const char *namespace_;            /* request namespace; "" = use the object's */
+    const json_t *old_object;          /* UPDATE: the stored object (required); else unused */
 };
 
 #define HW_WARNING_MAX 120             /* kube-apiserver's advice per warning */
@@ -90,6 +91,7 @@ struct hw_target {
 
 struct hw_outcome {
     int selected;                      /* the policy applies to this object */
+    int deleting;                      /* selected, but being deleted: left alone */
     int denied;
     size_t n_warnings;
     char warnings[HW_OUTCOME_MAX][HW_WARNING_MAX + 1];
@@ -97,11 +99,14 @@ struct hw_outcome {
     size_t n_findings;
     struct {
         enum hw_rule rule;
-        enum hw_action action;
+        enum hw_action action;         /* what it did: a waived denial is a warning */
+        int waived;                    /* a deny rule the stored Job already broke (UPDATE) */
         char message[512];             /* the problem; for a denial also ". Fix: ..." */
     } findings[HW_OUTCOME_MAX];
     size_t n_changes;
     const char *changes[HW_OUTCOME_MAX];  /* static names of what was set */
+    char stale[64];                    /* UPDATE: stored template fields the policy would
+                                        * change, "restartPolicy,imagePullSecrets"; "" */
     char deny_message[HW_DENY_MAX];
 };
 
@@ -110,6 +115,13 @@ struct hw_outcome {
  * change in patch. out is filled from scratch. Returns -1 only when the
  * object cannot be patched (a field of the wrong type: HW_EINVAL) or on
  * internal failure; a denial is a success with out->denied set.
+ *
+ * On UPDATE (t->old_object set) the pod template's restartPolicy and
+ * imagePullSecrets take the stored values, Job settings equal to the stored
+ * ones are left alone, and a deny rule that the stored object already broke
+ * only warns (findings[].waived). An object with metadata.deletionTimestamp
+ * is left alone (out->deleting). A labelled Job whose UPDATE drops the label
+ * only has its template kept.
  */
 int hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
                     struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err);

@@ -33,20 +33,23 @@ struct hw_review {
     const char *name;
     int dry_run;
     json_t *object;                /* borrowed; NULL when absent or null */
+    json_t *old_object;            /* borrowed; the stored object (always set on UPDATE) */
     char derived_group[64];        /* group from object.apiVersion when request.kind is absent */
 };
 
-/* What the caller will read from request.object beyond the fixed set
- * (apiVersion, kind, metadata name/namespace/generateName/labels/
- * annotations, spec Job settings, pod template restartPolicy and
- * imagePullSecrets). */
+/* What the caller will read from request.object and request.oldObject
+ * beyond the fixed set (apiVersion, kind, metadata name/namespace/
+ * generateName/labels/annotations/deletionTimestamp, spec Job settings,
+ * pod template restartPolicy and imagePullSecrets). */
 #define HW_REVIEW_NEED_CONTAINERS 0x1u
 #define HW_REVIEW_FULL 0x100u     /* parse everything with jansson (tests, render) */
 
 /*
  * Parses and validates body (len bytes). On success rv owns the parsed
  * document (release with hw_review_clear). On failure rv is cleared and err
- * says what is wrong, with HW_EINVAL for anything the client sent badly.
+ * says what is wrong, with HW_EINVAL for anything the client sent badly:
+ * among others a raw NUL byte, an envelope string with an escaped NUL
+ * (\u0000), and an UPDATE without oldObject.
  *
  * Unless need has HW_REVIEW_FULL, the body is first validated by the
  * scanner (scan.h) and only the values listed above (and those need adds)

@@ -142,7 +142,9 @@ PY
   out=$(ab post "$AB_BODIES/bad-utf8-key")
   jcheck "invalid UTF-8 in a key: 400" "$out" 'd["status"] == 400 and "unable to decode byte 0xff" in d["body"]'
   out=$(ab post "$AB_BODIES/raw-nul")
-  jcheck "a raw NUL byte in a string: 400 naming it" "$out" 'd["status"] == 400 and "control character 0x0" in d["body"]'
+  jcheck "a raw NUL byte in a string: 400 naming it" "$out" 'd["status"] == 400 and "a NUL byte at offset" in d["body"]'
+  out=$(ab post "$AB_BODIES/raw-nul-after-literal")
+  jcheck "a raw NUL byte after a literal (jansson would skip it): 400 naming it" "$out" 'd["status"] == 400 and "a NUL byte at offset" in d["body"]'
   out=$(ab post "$AB_BODIES/lone-surrogate")
   jcheck "a lone UTF-16 surrogate escape: 400 naming it" "$out" 'd["status"] == 400 and "invalid Unicode" in d["body"]'
   out=$(ab post "$AB_BODIES/escaped-nul")

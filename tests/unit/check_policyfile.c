@@ -90,7 +90,7 @@ START_TEST(test_policyfile_empty_object_equals_the_built_in_default)
                       "\"labels\":{\"hookwarden.io/migration\":\"true\"},\"annotations\":"
                       "{\"meta.helm.sh/release-name\":\"r\"}},\"spec\":{\"template\":{\"spec\":"
                       "{\"restartPolicy\":\"OnFailure\"}}}}";
-    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns"};
+    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns", NULL};
     struct hw_outcome oa, ob;
     struct hw_patch *pa = hw_patch_new(), *pb = hw_patch_new();
     json_t *ja = json_loads(job, 0, NULL), *jb = json_loads(job, 0, NULL);
@@ -121,7 +121,7 @@ START_TEST(test_policyfile_flags_override_the_file)
     const char *text = "{\"selector\":{\"labelKey\":\"a\",\"labelValues\":[\"b\"]},"
                        "\"imagePullSecrets\":{\"mode\":\"off\",\"names\":[\"from-file\"]}}";
     struct hw_policy *p = hw_policy_parse(text, strlen(text), "p.json", &ov, NULL);
-    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns"};
+    struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "ns", NULL};
     struct hw_outcome oc;
     struct hw_patch *patch = hw_patch_new();
     json_t *job = json_loads("{\"metadata\":{\"labels\":{\"team.example.com/migrate\":\"yes\"},"

@@ -47,6 +47,19 @@ static const struct {
     {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}"), NULL},
     {"{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\",\"request\":"
      "{\"uid\":\"u\",\"operation\":\"UPDATE\"," KIND ",\"object\":" JOB ",\"oldObject\":" JOB "}}", NULL},
+    /* kube-apiserver always sends the stored object on UPDATE. */
+    {REQ("{\"uid\":\"u\",\"operation\":\"UPDATE\"," KIND ",\"object\":" JOB "}"), "oldObject is missing on UPDATE"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"UPDATE\"," KIND ",\"object\":" JOB ",\"oldObject\":null}"),
+     "oldObject is missing on UPDATE"},
+    /* An escaped NUL in an envelope string is not the string before it. */
+    {"{\"apiVersion\":\"admission.k8s.io/v1\\u0000\",\"kind\":\"AdmissionReview\"}", "apiVersion contains a NUL"},
+    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\\u0000x\"}", "kind contains a NUL"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\\u0000\"," KIND ",\"object\":" JOB "}"), "operation contains a NUL"},
+    {REQ("{\"uid\":\"u\\u0000\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}"), "uid contains a NUL"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":\"batch\",\"version\":\"v1\","
+         "\"kind\":\"Job\\u0000\"},\"object\":" JOB "}"), "request.kind.kind contains a NUL"},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"subResource\":\"\\u0000\",\"object\":" JOB "}"),
+     "subResource contains a NUL"},
 };
 
 START_TEST(test_review_decode_accepts_or_names_the_problem)
@@ -71,6 +84,23 @@ START_TEST(test_review_decode_accepts_or_names_the_problem)
 }
 END_TEST
 
+/* jansson skips a raw NUL after a number or a literal; JSON has none. */
+START_TEST(test_review_refuses_a_raw_nul_byte_anywhere)
+{
+    static const char body[] = REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"dryRun\":false\0,"
+                                   "\"object\":" JOB "}");
+    struct hw_review rv;
+    struct hw_error err = {0};
+
+    for (unsigned mode = 0; mode <= HW_REVIEW_FULL; mode += HW_REVIEW_FULL) {
+        ck_assert_int_eq(hw_review_decode(body, sizeof(body) - 1, mode, &rv, &err), -1);
+        ck_assert_int_eq(err.code, HW_EINVAL);
+        ck_assert_msg(strstr(err.msg, "a NUL byte at offset") != NULL, "%s", err.msg);
+        memset(&err, 0, sizeof(err));
+    }
+}
+END_TEST
+
 START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
 {
     char path[4096];
@@ -91,7 +121,42 @@ START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
     ck_assert_str_eq(rv.namespace_, "temporal");
     ck_assert_int_eq(rv.dry_run, 1);
     ck_assert_ptr_nonnull(rv.object);
+    ck_assert_ptr_null(rv.old_object);
     hw_review_clear(&rv);
+    free(body);
+}
+END_TEST
+
+/* UPDATE: the stored object's fields the policy reads come through the
+ * fast decoder as they do through jansson. */
+START_TEST(test_review_decodes_the_stored_object_on_update)
+{
+    static const char *const paths[][4] = {
+        {"spec", "template", "spec", "restartPolicy"}, {"spec", "template", "spec", "imagePullSecrets"},
+        {"metadata", "labels", NULL, NULL}, {"metadata", "annotations", NULL, NULL},
+        {"spec", "backoffLimit", NULL, NULL},
+    };
+    struct hw_review fast, full;
+    size_t len;
+    char *body = tu_read("reviews/update-airflow-v1.json", &len);
+
+    ck_assert_ptr_nonnull(body);
+    ck_assert_int_eq(hw_review_decode(body, len, 0, &fast, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, len, HW_REVIEW_FULL, &full, NULL), 0);
+    ck_assert_ptr_nonnull(fast.old_object);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const json_t *a = fast.old_object, *b = full.old_object;
+
+        for (size_t k = 0; k < 4 && paths[i][k] != NULL; k++) {
+            a = json_object_get(a, paths[i][k]);
+            b = json_object_get(b, paths[i][k]);
+        }
+        ck_assert_msg(a != NULL && json_equal(a, b), "oldObject field %zu differs", i);
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(
+                         fast.old_object, "spec"), "template"), "spec"), "restartPolicy")), "Never");
+    hw_review_clear(&fast);
+    hw_review_clear(&full);
     free(body);
 }
 END_TEST
@@ -181,8 +246,9 @@ START_TEST(test_review_denial_carries_status_code_message_and_warnings)
                      "second \"quoted\"");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(resp, "auditAnnotations"),
                                                        "finding.not-a-hook")), "deny");
-    /* A denial never carries a patch. */
+    /* A denial never carries a patch; the Status is under "status" only. */
     ck_assert_ptr_null(json_object_get(resp, "patch"));
+    ck_assert_ptr_null(json_object_get(resp, "result"));
     json_decref(j);
 }
 END_TEST
@@ -208,7 +274,9 @@ hw_suite_review(void)
 
     tcase_add_loop_test(tc, test_review_decode_accepts_or_names_the_problem, 0,
                         2 * sizeof(decode_cases) / sizeof(decode_cases[0]));
+    tcase_add_test(tc, test_review_refuses_a_raw_nul_byte_anywhere);
     tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
+    tcase_add_test(tc, test_review_decodes_the_stored_object_on_update);
     tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
     tcase_add_loop_test(tc, test_review_answers_in_the_version_received_with_uid_echoed, 0, 2);
     tcase_add_loop_test(tc, test_review_sends_patch_as_padded_base64_with_patch_type, 0, 4);

@@ -151,6 +151,55 @@ with_job(json_t *job, const char *op, const char *version, int labelled)
     json_decref(j);
 }
 
+/* Sets job[path] to a string of n bytes (NULs included). */
+static void
+set_bytes(json_t *job, const char *const *path, size_t depth, const char *bytes, size_t n)
+{
+    json_t *cur = job;
+
+    for (size_t i = 0; i + 1 < depth; i++) {
+        json_t *next = json_object_get(cur, path[i]);
+
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(cur, path[i], next);
+        }
+        cur = next;
+    }
+    json_object_set_new(cur, path[depth - 1], json_stringn(bytes, n));
+}
+
+/* A NUL inside the values the policy compares: both decoders must read the
+ * different string it is, on CREATE and on UPDATE (in either object). */
+static void
+with_nul_values(json_t *job, const char *version)
+{
+    static const char *const restart[] = {"spec", "template", "spec", "restartPolicy"};
+    static const char *const hook[] = {"metadata", "annotations", "helm.sh/hook"};
+    static const char *const release[] = {"metadata", "annotations", "meta.helm.sh/release-name"};
+    static const char *const label[] = {"metadata", "labels", "hookwarden.io/migration"};
+    json_t *j = json_deep_copy(job), *old = json_deep_copy(job), *pulls;
+    char *body;
+
+    set_bytes(j, label, 3, "true", 4);
+    set_bytes(old, label, 3, "true\0", 5);
+    set_bytes(j, restart, 4, "Never\0x", 7);
+    set_bytes(old, restart, 4, "Never\0", 6);
+    set_bytes(j, hook, 3, "pre-install\0x", 13);
+    set_bytes(j, release, 3, "r\0", 2);
+    pulls = json_pack("[{s:s%}]", "name", "a\0x", (size_t)3);
+    json_object_set_new(json_object_get(json_object_get(json_object_get(j, "spec"), "template"), "spec"),
+                        "imagePullSecrets", pulls);
+    body = tu_review(j, "CREATE", version, NULL);
+    same_answer(body, strlen(body), "NUL values on CREATE");
+    free(body);
+    body = tu_review(j, "UPDATE", version, old);
+    same_answer(body, strlen(body), "NUL values on UPDATE");
+    free(body);
+    json_decref(old);
+    json_decref(j);
+}
+
 START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
 {
     static const char *const versions[] = {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"};
@@ -174,6 +223,7 @@ START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
             with_job(job, "CREATE", versions[v], 1);
             with_job(job, "UPDATE", versions[v], 1);
             with_job(job, "CREATE", versions[v], 0);
+            with_nul_values(job, versions[v]);
         }
         json_decref(job);
         jobs++;

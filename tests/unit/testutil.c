@@ -137,6 +137,15 @@ apply_one(json_t *doc, const json_t *op, const char **why)
         *why = "parent is not a container";
         return -1;
     }
+    if (strcmp(kind, "remove") == 0) {
+        /* v4: removing a key that is not there is an error. */
+        if (json_is_object(parent) && json_object_get(parent, segs[n - 1]) != NULL)
+            return json_object_del(parent, segs[n - 1]);
+        if (json_is_array(parent) && (size_t)atoi(segs[n - 1]) < json_array_size(parent))
+            return json_array_remove(parent, (size_t)atoi(segs[n - 1]));
+        *why = "Unable to remove nonexistent key";
+        return -1;
+    }
     *why = "unsupported op";
     return -1;
 }

@@ -9,7 +9,7 @@ what is tested is the parser and the policy, not the envelope checks:
   deep-arrays, deep-objects    JSON nested 100,000 deep
   keys-100k                    100,000 annotations on the Job (valid: 200)
   keys-8m                      ~560,000 annotations, just under 8 MiB (valid)
-  bad-utf8, overlong-utf8, bad-utf8-key, raw-nul, lone-surrogate   invalid: 400
+  bad-utf8, overlong-utf8, bad-utf8-key, raw-nul, raw-nul-after-literal, lone-surrogate   invalid: 400
   escaped-nul                  "\\u0000" inside an annotation value (valid: 200)
   uid-nul                      "\\u0000" inside request.uid
   uid-long-utf8                a 70-byte uid whose 63rd byte is inside a UTF-8 sequence
@@ -69,6 +69,8 @@ def main():
     w("bad-utf8", v.replace(b"@@", b"bad \xff\xfe utf8"))
     w("overlong-utf8", v.replace(b"@@", b"overlong \xc0\xaf slash"))
     w("raw-nul", v.replace(b"@@", b"raw \x00 nul"))
+    # Outside strings jansson skips a NUL after a number or a literal.
+    w("raw-nul-after-literal", v.replace(b'"operation"', b'"dryRun":false\x00,"operation"', 1))
     w("lone-surrogate", v.replace(b"@@", b"lone \\ud800 surrogate"))
     w("bad-utf8-key", v.replace(b'"a":"@@"', b'"bad\xffkey":"v"'))
     # Valid JSON that carries NULs.
