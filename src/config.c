@@ -313,7 +313,8 @@ distance(const char *a, const char *b)
 }
 
 /* The closest of a list of names to word, or NULL when none is close: at
- * most a third of the word's length away (and at most 3 edits). */
+ * most a third of the word's length away (and at most 3 edits), or the
+ * start of the name. */
 static const char *
 nearest(const char *word, const char *const *names, size_t n)
 {
@@ -323,6 +324,9 @@ nearest(const char *word, const char *const *names, size_t n)
     for (size_t i = 0; i < n; i++) {
         size_t d = distance(word, names[i]);
 
+        /* A clipped name ("--tls-cert") is as close as one typo. */
+        if (strlen(word) >= 4 && strncmp(names[i], word, strlen(word)) == 0)
+            d = 1;
         if (d < best_d && d <= limit) {
             best = names[i];
             best_d = d;

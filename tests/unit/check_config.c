@@ -139,6 +139,7 @@ START_TEST(test_config_unknown_flag_names_the_nearest_flag_of_the_command)
     struct parsed p = PARSE("serve", "--prot", "8443");
     struct parsed q = PARSE("render", "--strict");
     struct parsed r = PARSE("lint", "--max-request-bytes=1");
+    struct parsed c = PARSE("serve", "--tls-cert", "f");
 
     ck_assert_int_eq(p.rc, -1);
     ck_assert_str_eq(p.err.msg, "--prot: unknown flag for serve; did you mean --port? (hookwarden serve --help)");
@@ -147,6 +148,7 @@ START_TEST(test_config_unknown_flag_names_the_nearest_flag_of_the_command)
     ck_assert_str_eq(q.err.msg, "--strict is not a flag of render (hookwarden render --help lists them)");
     ck_assert_int_eq(r.rc, -1);
     ck_assert_msg(strstr(r.err.msg, "not a flag of lint") != NULL, "%s", r.err.msg);
+    ck_assert_msg(strstr(c.err.msg, "did you mean --tls-cert-file?") != NULL, "%s", c.err.msg);
 }
 END_TEST
 
