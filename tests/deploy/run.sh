@@ -212,7 +212,9 @@ text = m.group(1).replace("../deploy/cert-manager", sys.argv[3] if len(sys.argv)
 open(sys.argv[2] + "/kustomization.yaml", "w").write(text)
 PY2
 sed -i "s#DEPLOY/cert-manager#$(realpath --relative-to="$cust" deploy/cert-manager)#" "$cust/kustomization.yaml"
-echo '{"//": "my policy", "rules": {"not-a-hook": "deny"}}' >"$cust/policy.json"
+# As the page says: a copy of deploy/base/policy.json, edited.
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["rules"]["not-a-hook"]="deny"; json.dump(p,open(sys.argv[2],"w"),indent=2)' \
+	deploy/base/policy.json "$cust/policy.json"
 if render "docs/install.md Customising overlay" "$cust" "$tmp/cust.yaml"; then
 	verify "docs/install.md Customising overlay" "$tmp/cust.yaml" Fail cert-manager --policy-out "$tmp/cust-policy.json"
 	check "Customising overlay: runs the overlay's image and installs its policy.json" python3 - "$tmp/cust.yaml" "$cust/policy.json" <<'PY2'
