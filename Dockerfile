@@ -2,7 +2,10 @@
 #
 # hookwarden container image.
 #
-#   docker build -t REGISTRY/hookwarden:0.1.0 .
+#   docker build --build-arg VERSION=$(make -s version) -t REGISTRY/hookwarden:$(make -s version) .
+#
+# The build context has no .git (.dockerignore), so without the VERSION
+# argument the binary reports the Makefile's VERSION (mk/version.mk).
 #
 # Stage 1 builds with the project's own Makefile (`make`, then
 # `make install DESTDIR=/rootfs PREFIX=/usr/local`, the same install that
@@ -32,8 +35,9 @@ RUN apt-get update \
 WORKDIR /src
 # .dockerignore lets in only what the build needs (no certs/, no build/).
 COPY . .
-RUN make -j"$(nproc)" all \
- && make install DESTDIR=/rootfs PREFIX=/usr/local \
+ARG VERSION=
+RUN make -j"$(nproc)" all ${VERSION:+VERSION="$VERSION"} \
+ && make install DESTDIR=/rootfs PREFIX=/usr/local ${VERSION:+VERSION="$VERSION"} \
  && /rootfs/usr/local/bin/hookwarden --version \
  && deploy/image/runtime-libs.sh /rootfs/usr/local/bin/hookwarden /rootfs
 

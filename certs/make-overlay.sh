@@ -4,25 +4,31 @@
 # names, the pair as the Secret the pods mount, the CA as the webhook's caBundle.
 #
 #   certs/make-overlay.sh [options] SERVICE NAMESPACE OUTDIR
-#   kubectl apply -k OUTDIR
+#   kubectl apply --server-side -k OUTDIR
 #
 #   SERVICE     the Service name kube-apiserver calls (the base's is "hookwarden")
 #   NAMESPACE   the namespace to install into (the base's is "hookwarden")
 #   OUTDIR      the overlay directory to write, e.g. certs/dev/overlay (gitignored)
 #
-# Options:
+# Options (each is remembered in OUTDIR/make-overlay.conf and kept by later runs):
+#   --image IMAGE              the image to run: NAME, NAME:TAG or NAME@sha256:...
+#   --failure-policy-ignore    fail open (deploy/failure-policy-ignore)
+#   --failure-policy-fail      fail closed again (the default)
 #   --days N                   validity of the certificates (gen-certs' default if absent)
-#   --failure-policy-ignore    add deploy/failure-policy-ignore (fail open)
-#   --base DIR                 the kustomize base (default: deploy/base of this tree)
+#   --base DIR                 copy the kustomize base from DIR into OUTDIR/base (the
+#                              first run copies deploy/base of this tree; later runs
+#                              keep OUTDIR/base unless --base is given, so a rotation
+#                              never changes the manifests)
 #
 # Environment: HOOKWARDEN, the hookwarden binary (default: build/hookwarden of
 # this tree, then hookwarden on PATH).
 #
-# OUTDIR holds a private key (tls.key): keep it out of version control. Running
-# the script again on the same OUTDIR rotates: it makes a new CA and pair and
-# publishes both the new and the previous CA in the caBundle, so that every
-# replica is trusted whether it has reloaded the new pair yet or not. The run
-# after that drops the older CA.
+# OUTDIR is self-contained (the base is copied into it): it renders wherever it
+# is moved. It holds a private key (tls.key): keep it out of version control.
+# Running the script again on the same OUTDIR rotates: it makes a new CA and
+# pair and publishes both the new and the previous CA in the caBundle, so that
+# every replica is trusted whether it has reloaded the new pair yet or not. The
+# run after that drops the older CA.
 set -euo pipefail
 
 prog=${0##*/}
@@ -30,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 die() {
@@ -39,13 +45,18 @@ die() {
 }
 
 days=
-ignore=0
-base=$root/deploy/base
+ignore=
+image=
+image_set=0
+base=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--days) [ $# -ge 2 ] || die "--days needs a value"; days=$2; shift 2 ;;
 	--days=*) days=${1#--days=}; shift ;;
 	--failure-policy-ignore) ignore=1; shift ;;
+	--failure-policy-fail) ignore=0; shift ;;
+	--image) [ $# -ge 2 ] || die "--image needs a value"; image=$2; image_set=1; shift 2 ;;
+	--image=*) image=${1#--image=}; image_set=1; shift ;;
 	--base) [ $# -ge 2 ] || die "--base needs a value"; base=$2; shift 2 ;;
 	--base=*) base=${1#--base=}; shift ;;
 	-h | --help) usage 0 ;;
@@ -62,7 +73,10 @@ dns_label='^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$'
 [[ $service =~ $dns_label ]] || die "not a valid Service name: '$service'"
 [[ $namespace =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] || die "not a valid namespace: '$namespace'"
 [ -z "$days" ] || [[ $days =~ ^[1-9][0-9]*$ ]] || die "--days must be a positive integer: '$days'"
-[ -f "$base/kustomization.yaml" ] || die "no kustomization.yaml in base '$base'"
+[ -z "$base" ] || [ -f "$base/kustomization.yaml" ] || die "no kustomization.yaml in base '$base'"
+# NAME[:TAG] or NAME@DIGEST, NAME a reference without a tag (registry port allowed).
+image_re='^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})?$'
+[ "$image_set" = 0 ] || [ -z "$image" ] || [[ $image =~ $image_re ]] || die "not a valid image reference: '$image'"
 
 if [ -n "${HOOKWARDEN:-}" ]; then
 	hw=$HOOKWARDEN
@@ -84,6 +98,28 @@ outdir=$(cd "$outdir" && pwd)
 work=$(mktemp -d "$outdir/.gen.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# Settings of the previous run, kept unless given again.
+conf=$outdir/make-overlay.conf
+if [ -f "$conf" ]; then
+	while IFS='=' read -r key value; do
+		case $key in
+		image) [ "$image_set" = 1 ] || image=$value ;;
+		failure_policy_ignore) [ -n "$ignore" ] || ignore=$value ;;
+		esac
+	done <"$conf"
+fi
+[ -n "$ignore" ] || ignore=0
+
+# The base, copied in so that OUTDIR renders wherever it is placed.
+if [ -z "$base" ] && [ ! -f "$outdir/base/kustomization.yaml" ]; then
+	base=$root/deploy/base
+fi
+if [ -n "$base" ]; then
+	mkdir -p "$work/base"
+	cp -R "$base/." "$work/base/"
+	chmod -R u+rwX,go+rX "$work/base"
+fi
+
 gen=("$hw" gen-certs --dir "$work" --service "$service" --namespace "$namespace")
 [ -z "$days" ] || gen+=(--days "$days")
 "${gen[@]}" >&2 || die "hookwarden gen-certs failed"
@@ -104,14 +140,26 @@ else
 fi
 ca_bundle=$(base64 -w0 <"$work/ca-bundle.crt")
 
-rel_base=$(realpath --relative-to="$outdir" "$base")
-rel_ignore=$(realpath --relative-to="$outdir" "$root/deploy/failure-policy-ignore")
+# NAME, NAME:TAG, NAME@DIGEST -> kustomize images: fields.
+image_fields() {
+	local ref=$1 name tag=
+	case $ref in
+	*@*) name=${ref%%@*}; echo "    newName: $name"; echo "    digest: ${ref#*@}"; return ;;
+	esac
+	name=$ref
+	if [[ ${ref##*/} == *:* ]]; then
+		name=${ref%:*}
+		tag=${ref##*:}
+	fi
+	echo "    newName: $name"
+	[ -z "$tag" ] || echo "    newTag: \"$tag\""
+}
 
 {
 	cat <<EOF
 # $marker for Service "$service" in namespace "$namespace".
 # Holds a private key (tls.key): do not commit this directory.
-# Install or update: kubectl apply -k $outdir
+# Install or update: kubectl apply --server-side -k <this directory>
 # Rotate: run the script again on this directory (docs/install.md, "Certificates").
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -125,13 +173,22 @@ labels:
     includeSelectors: false
 
 resources:
-  - $rel_base
+  - base
 EOF
 	if [ "$ignore" = 1 ]; then
 		cat <<EOF
 
 components:
-  - $rel_ignore
+  - failure-policy-ignore
+EOF
+	fi
+	if [ -n "$image" ]; then
+		cat <<EOF
+
+# --image (kept by later runs; --image '' goes back to the base's image).
+images:
+  - name: hookwarden
+$(image_fields "$image")
 EOF
 	fi
 	cat <<EOF
@@ -186,7 +243,20 @@ EOF
 	fi
 } >"$work/kustomization.yaml"
 
-for f in tls.crt tls.key ca.crt kustomization.yaml; do
+printf 'image=%s\nfailure_policy_ignore=%s\n' "$image" "$ignore" >"$work/make-overlay.conf"
+if [ "$ignore" = 1 ]; then
+	mkdir -p "$work/failure-policy-ignore"
+	cp "$root/deploy/failure-policy-ignore/kustomization.yaml" "$work/failure-policy-ignore/"
+	chmod -R go+rX "$work/failure-policy-ignore"
+fi
+
+if [ -d "$work/base" ]; then
+	rm -rf "$outdir/base"
+	mv "$work/base" "$outdir/base"
+fi
+rm -rf "$outdir/failure-policy-ignore"
+[ ! -d "$work/failure-policy-ignore" ] || mv "$work/failure-policy-ignore" "$outdir/failure-policy-ignore"
+for f in tls.crt tls.key ca.crt make-overlay.conf kustomization.yaml; do
 	mv -f "$work/$f" "$outdir/$f"
 done
 if [ -s "$work/previous-ca.crt" ]; then
@@ -194,4 +264,4 @@ if [ -s "$work/previous-ca.crt" ]; then
 else
 	rm -f "$outdir/previous-ca.crt"
 fi
-echo "$prog: wrote $outdir (kubectl apply -k $outdir)" >&2
+echo "$prog: wrote $outdir (kubectl apply --server-side -k $outdir)" >&2

@@ -11,14 +11,18 @@
 
 #include "hookwarden/config.h"
 
-enum kind { K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_FILE };
+enum kind { K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_FILE, K_SERVICE, K_NAMESPACE };
 
 #define C_SERVE (1u << HW_CMD_SERVE)
 #define C_GEN (1u << HW_CMD_GEN_CERTS)
 #define C_CHECK (1u << HW_CMD_CHECK)
 #define C_RENDER ((1u << HW_CMD_RENDER) | (1u << HW_CMD_LINT))
+#define C_LINT (1u << HW_CMD_LINT)
 #define C_POLICY (C_SERVE | C_CHECK | C_RENDER)
 
+/* One flag of one or more commands. The default shown by --help is read
+ * from a defaults() configuration, so it is the one the code uses; unset
+ * names what a zero or NULL default means. */
 struct option {
     const char *name;
     unsigned commands;
@@ -27,62 +31,109 @@ struct option {
     unsigned long long min, max;
     const char *metavar;
     const char *help;
+    const char *unset;
 };
 
 #define OFF(f) offsetof(struct hw_config, f)
 
 static const struct option options[] = {
-    {"--tls-cert-file", C_SERVE | C_CHECK, K_STR, OFF(tls_cert_file), 0, 0, "FILE",
-     "PEM serving certificate (chain); reloaded when it changes"},
-    {"--tls-private-key-file", C_SERVE | C_CHECK, K_STR, OFF(tls_key_file), 0, 0, "FILE",
-     "PEM private key of the serving certificate"},
+    {"--tls-cert-file", C_SERVE, K_STR, OFF(tls_cert_file), 0, 0, "FILE",
+     "PEM serving certificate (chain); re-read when it changes (required)", NULL},
+    {"--tls-private-key-file", C_SERVE, K_STR, OFF(tls_key_file), 0, 0, "FILE",
+     "PEM private key of the serving certificate (required)", NULL},
+    {"--tls-cert-file", C_CHECK, K_STR, OFF(tls_cert_file), 0, 0, "FILE",
+     "also check this serving certificate (with --tls-private-key-file)", NULL},
+    {"--tls-private-key-file", C_CHECK, K_STR, OFF(tls_key_file), 0, 0, "FILE",
+     "private key of --tls-cert-file", NULL},
     {"--client-ca-file", C_SERVE, K_STR, OFF(client_ca_file), 0, 0, "FILE",
-     "require client certificates signed by this CA (kube-apiserver's admission kubeconfig)"},
-    {"--port", C_SERVE, K_UINT, OFF(port), 0, 65535, "PORT", "HTTPS port (default 8443)"},
-    {"--bind-address", C_SERVE, K_STR, OFF(bind_address), 0, 0, "IP",
-     "address to listen on (default 0.0.0.0)"},
-    {"--config", C_POLICY, K_STR, OFF(config_file), 0, 0, "FILE",
-     "policy file (JSON); reloaded when it changes and on SIGHUP"},
+     "require client certificates signed by this CA on /mutate (401 otherwise)", "none"},
+    {"--port", C_SERVE, K_UINT, OFF(port), 0, 65535, "PORT", "HTTPS port; 0 picks a free one", NULL},
+    {"--bind-address", C_SERVE, K_STR, OFF(bind_address), 0, 0, "IP", "address to listen on", NULL},
+    {"--config", C_SERVE, K_STR, OFF(config_file), 0, 0, "FILE",
+     "policy file (JSON); re-read when it changes and on SIGHUP", "built-in default policy"},
+    {"--config", C_CHECK | C_RENDER, K_STR, OFF(config_file), 0, 0, "FILE", "policy file (JSON)",
+     "built-in default policy"},
     {"--image-pull-secret", C_POLICY, K_SECRET, 0, 0, 0, "NAME",
-     "imagePullSecret to add to opted-in Jobs (repeatable; replaces the file's list)"},
+     "imagePullSecret to add to opted-in Jobs; repeatable, replaces the policy file's list", "none"},
     {"--label", C_POLICY, K_LABEL, 0, 0, 0, "KEY=VALUE",
-     "opt-in label (default hookwarden.io/migration=true)"},
+     "opt-in label; replaces the policy file's selector", "hookwarden.io/migration=true"},
     {"--max-request-bytes", C_SERVE, K_SIZE, OFF(max_request_bytes), 1024, 1ull << 30, "N",
-     "largest AdmissionReview accepted (default 8388608)"},
+     "largest AdmissionReview body accepted (413 above)", NULL},
     {"--connection-limit", C_SERVE, K_UINT, OFF(connection_limit), 1, 1000000, "N",
-     "most connections open at once (default 1024)"},
+     "most connections open at once; more are closed on arrival", NULL},
     {"--idle-timeout", C_SERVE, K_UINT, OFF(idle_timeout), 1, 3600, "SECONDS",
-     "close a connection idle this long (default 60)"},
-    {"--threads", C_SERVE, K_UINT, OFF(threads), 1, 64, "N", "HTTPS workers (default: cores)"},
+     "close a connection idle this long", NULL},
+    {"--threads", C_SERVE, K_UINT, OFF(threads), 1, 64, "N", "HTTPS worker threads", "number of cores"},
     {"--metrics-bind-address", C_SERVE, K_STR, OFF(metrics_bind_address), 0, 0, "HOST:PORT",
-     "also serve /metrics, /healthz, /readyz over plain HTTP here"},
+     "also serve /metrics, /healthz, /readyz over plain HTTP here", "none"},
     {"--shutdown-grace-period", C_SERVE, K_UINT, OFF(shutdown_grace), 0, 3600, "SECONDS",
-     "on SIGTERM, keep serving this long with /readyz failing (default 5)"},
+     "on SIGTERM, keep serving this long with /readyz failing", NULL},
     {"--shutdown-timeout", C_SERVE, K_UINT, OFF(shutdown_timeout), 0, 3600, "SECONDS",
-     "then wait this long for requests in flight (default 10)"},
-    {"--log-level", C_SERVE | C_RENDER, K_LEVEL, OFF(log_level), 0, 0, "LEVEL",
-     "debug, info, warn, error or off (default info)"},
-    {"--dir", C_GEN, K_STR, OFF(dir), 0, 0, "DIR", "where gen-certs writes ca.crt, ca.key, tls.crt, tls.key"},
-    {"--service", C_GEN, K_STR, OFF(service), 0, 0, "NAME", "Service name for the SANs"},
-    {"--namespace", C_GEN, K_STR, OFF(namespace_), 0, 0, "NS", "Service namespace for the SANs"},
-    {"--namespace", C_RENDER, K_STR, OFF(namespace_), 0, 0, "NS",
-     "namespace of documents that name none (default: $HELM_NAMESPACE, else none)"},
-    {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity in days (default 365)"},
-    {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin (repeatable)"},
-    {"--strict", C_RENDER, K_FLAG, OFF(strict), 0, 0, NULL, "lint: exit 1 on any warning too"},
+     "then wait this long for admissions in flight", NULL},
+    {"--log-level", C_SERVE, K_LEVEL, OFF(log_level), 0, 0, "LEVEL",
+     "lowest level logged: debug, info, warn, error or off", NULL},
+    {"--dir", C_GEN, K_STR, OFF(dir), 0, 0, "DIR",
+     "directory to write ca.crt, ca.key, tls.crt, tls.key to (required)", NULL},
+    {"--service", C_GEN, K_SERVICE, OFF(service), 0, 0, "NAME",
+     "Service name for the SANs, a DNS-1035 label (required)", NULL},
+    {"--namespace", C_GEN, K_NAMESPACE, OFF(namespace_), 0, 0, "NS",
+     "the Service's namespace for the SANs, a DNS-1123 label (required)", NULL},
+    {"--namespace", C_RENDER, K_NAMESPACE, OFF(namespace_), 0, 0, "NS",
+     "namespace of documents that name none", "$HELM_NAMESPACE, else none"},
+    {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity of both certificates in days", NULL},
+    {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin; repeatable",
+     "stdin"},
+    {"--strict", C_LINT, K_FLAG, OFF(strict), 0, 0, NULL, "exit 1 on any warning too", NULL},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const struct {
+/* The commands, their spellings and what --help says about them. */
+static const struct command {
     const char *name;
     enum hw_command cmd;
+    const char *usage;  /* NULL: an alias of the entry before */
+    const char *about;
 } commands[] = {
-    {"serve", HW_CMD_SERVE}, {"gen-certs", HW_CMD_GEN_CERTS}, {"check", HW_CMD_CHECK},
-    {"--check", HW_CMD_CHECK}, {"render", HW_CMD_RENDER}, {"lint", HW_CMD_LINT},
-    {"--version", HW_CMD_VERSION}, {"version", HW_CMD_VERSION}, {"--help", HW_CMD_HELP},
-    {"-h", HW_CMD_HELP}, {"help", HW_CMD_HELP},
+    {"serve", HW_CMD_SERVE, "serve --tls-cert-file FILE --tls-private-key-file FILE [flags]",
+     "Serves the admission webhook over HTTPS: POST /mutate (AdmissionReview v1 and\n"
+     "v1beta1), GET /healthz, /readyz and /metrics. The policy file and the serving\n"
+     "pair are re-read when their content changes (polled every second, and at once\n"
+     "on SIGHUP); a file that fails to load is refused and the previous one keeps\n"
+     "serving. SIGTERM or SIGINT: /readyz fails, serving goes on for the grace\n"
+     "period, then admissions in flight finish and the process exits 0."},
+    {"gen-certs", HW_CMD_GEN_CERTS, "gen-certs --dir DIR --service NAME --namespace NS [--days N]",
+     "Writes a development CA (ca.crt, ca.key) and a serving pair signed by it\n"
+     "(tls.crt, tls.key) for NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local,\n"
+     "localhost and 127.0.0.1. For a cluster, use cert-manager or certs/make-overlay.sh\n"
+     "(docs/install.md)."},
+    {"check", HW_CMD_CHECK, "check [--config FILE] [--tls-cert-file FILE --tls-private-key-file FILE]",
+     "Loads the policy file as serve would, with the policy flags applied, and\n"
+     "reports every problem as FILE:LINE:COLUMN: message; with the TLS flags, also\n"
+     "checks the serving pair (PEM, key matches, validity window) and prints its\n"
+     "SANs. Exits 0 when all is well, 1 otherwise. Also spelled --check."},
+    {"--check", HW_CMD_CHECK, NULL, NULL},
+    {"render", HW_CMD_RENDER, "render [-f FILE|-]... [--config FILE] [flags]",
+     "Applies the policy to a stream of manifests (multi-document YAML or JSON) the\n"
+     "way the webhook treats a CREATE, and writes the stream to stdout: documents\n"
+     "the policy does not change byte for byte. Warnings and denials go to stderr;\n"
+     "a denial writes nothing and exits 1. Usable as a Helm 4 post-renderer\n"
+     "(deploy/helm-plugin). The policy file is read once."},
+    {"lint", HW_CMD_LINT, "lint [-f FILE|-]... [--config FILE] [--strict] [flags]",
+     "Reports what the policy would warn about or deny in a stream of manifests,\n"
+     "one line per finding: FILE:DOC:Kind/name: RULE: ACTION: MESSAGE. Exits 1 on a\n"
+     "denial, an object the policy cannot patch or malformed input (with --strict,\n"
+     "also on a warning), 2 when it cannot run. The policy file is read once."},
+    {"version", HW_CMD_VERSION, "version", "Prints the version. Also spelled --version."},
+    {"--version", HW_CMD_VERSION, NULL, NULL},
+    {"help", HW_CMD_HELP, "help [COMMAND]",
+     "Prints the commands, or one command's usage and flags. Also spelled --help\n"
+     "and -h, before or after a command."},
+    {"--help", HW_CMD_HELP, NULL, NULL},
+    {"-h", HW_CMD_HELP, NULL, NULL},
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void
 defaults(struct hw_config *cfg)
@@ -114,6 +165,22 @@ parse_number(const char *flag, const char *v, unsigned long long min, unsigned l
     return 0;
 }
 
+/* A DNS label: lower-case letters, digits and '-', at most 63, alphanumeric at
+ * both ends; DNS-1035 (Service names) also starts with a letter. */
+static int
+is_dns_label(const char *v, int letter_first)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 63 || v[n - 1] == '-' || v[0] == '-' || (letter_first && !(v[0] >= 'a' && v[0] <= 'z')))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 static int
 store(const struct option *o, const char *v, struct hw_config *cfg, struct hw_error *err)
 {
@@ -123,6 +190,18 @@ store(const struct option *o, const char *v, struct hw_config *cfg, struct hw_er
 
     switch (o->kind) {
     case K_STR:
+        *(const char **)(base + o->offset) = v;
+        return 0;
+    case K_SERVICE:
+    case K_NAMESPACE:
+        if (!is_dns_label(v, o->kind == K_SERVICE)) {
+            hw_error_set(err, HW_EINVAL,
+                         "%s %.80s: not a valid %s: lower-case letters, digits and '-', at most 63, "
+                         "starting with a %s and ending with a letter or digit",
+                         o->name, v, o->kind == K_SERVICE ? "Service name" : "namespace",
+                         o->kind == K_SERVICE ? "letter" : "letter or digit");
+            return -1;
+        }
         *(const char **)(base + o->offset) = v;
         return 0;
     case K_UINT:
@@ -174,52 +253,222 @@ store(const struct option *o, const char *v, struct hw_config *cfg, struct hw_er
     return -1;
 }
 
-static const char *
-command_name(enum hw_command c)
+const char *
+hw_config_command_name(enum hw_command c)
 {
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    for (size_t i = 0; i < N_COMMANDS; i++) {
         if (commands[i].cmd == c)
             return commands[i].name;
     }
-    return "?";
+    return "hookwarden";
+}
+
+static const struct command *
+find_command(const char *word)
+{
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        if (strcmp(word, commands[c].name) == 0)
+            return &commands[c];
+    }
+    return NULL;
+}
+
+/* The entry for flag arg (up to '=') of command cmd; with cmd HW_CMD_NONE,
+ * of any command. NULL when there is none. */
+static const struct option *
+find_option(const char *arg, enum hw_command cmd)
+{
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
+
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (strlen(options[k].name) == namelen && strncmp(arg, options[k].name, namelen) == 0 &&
+            (cmd == HW_CMD_NONE || (options[k].commands & (1u << cmd))))
+            return &options[k];
+    }
+    return NULL;
+}
+
+/* Levenshtein distance, for "did you mean"; names are short. */
+static size_t
+distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
+
+    if (la >= 63 || lb >= 63)
+        return 64;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            tmp = row[j];
+            row[j] = a[i - 1] == b[j - 1] ? prev : 1 + (prev < row[j] ? (prev < row[j - 1] ? prev : row[j - 1])
+                                                                      : (row[j] < row[j - 1] ? row[j] : row[j - 1]));
+            prev = tmp;
+        }
+    }
+    return row[lb];
+}
+
+/* The closest of a list of names to word, or NULL when none is close: at
+ * most a third of the word's length away (and at most 3 edits), or the
+ * start of the name. */
+static const char *
+nearest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = 4, limit = strlen(word) / 3 + 1;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t d = distance(word, names[i]);
+
+        /* A clipped name ("--tls-cert") is as close as one typo. */
+        if (strlen(word) >= 4 && strncmp(names[i], word, strlen(word)) == 0)
+            d = 1;
+        if (d < best_d && d <= limit) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+static const char *
+nearest_command(const char *word)
+{
+    const char *names[N_COMMANDS];
+
+    for (size_t c = 0; c < N_COMMANDS; c++)
+        names[c] = commands[c].name;
+    return nearest(word, names, N_COMMANDS);
+}
+
+static const char *
+nearest_flag(const char *arg, enum hw_command cmd)
+{
+    const char *names[N_OPTIONS];
+    char word[64];
+    size_t n = 0;
+
+    snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg, "="), arg);
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (cmd == HW_CMD_NONE || (options[k].commands & (1u << cmd)))
+            names[n++] = options[k].name;
+    }
+    return nearest(word, names, n);
+}
+
+static void
+unknown_flag(const char *arg, enum hw_command cmd, struct hw_error *err)
+{
+    const char *near = nearest_flag(arg, cmd), *name = hw_config_command_name(cmd);
+    const struct option *other = find_option(arg, HW_CMD_NONE);
+
+    if (near != NULL)
+        hw_error_set(err, HW_EINVAL, "%.80s: unknown flag for %s; did you mean %s? (hookwarden %s --help)",
+                     arg, name, near, name);
+    else if (other != NULL)
+        hw_error_set(err, HW_EINVAL, "%.80s is not a flag of %s (hookwarden %s --help lists them)", arg,
+                     name, name);
+    else
+        hw_error_set(err, HW_EINVAL, "%.80s: unknown flag for %s (hookwarden %s --help lists them)", arg,
+                     name, name);
+}
+
+static void
+unknown_command(const char *word, struct hw_error *err)
+{
+    const char *near = nearest_command(word);
+
+    if (near != NULL)
+        hw_error_set(err, HW_EINVAL, "unknown command \"%.80s\"; did you mean %s? (hookwarden help)", word,
+                     near);
+    else
+        hw_error_set(err, HW_EINVAL,
+                     "unknown command \"%.80s\": the commands are serve, gen-certs, check, render, lint, "
+                     "version and help",
+                     word);
+}
+
+/* Finds the command word and whether help was asked for. A flag's value is
+ * skipped, so "--namespace lint" names a namespace, not a command. */
+static int
+find_command_word(int argc, char **argv, struct hw_config *cfg, const char **stray, struct hw_error *err)
+{
+    int help = 0;
+
+    *stray = NULL;
+    for (int i = 1; i < argc; i++) {
+        const struct command *c = find_command(argv[i]);
+        const struct option *o;
+
+        if (c != NULL && c->cmd == HW_CMD_HELP) {
+            help = 1;
+        } else if (c != NULL && cfg->command == HW_CMD_NONE) {
+            cfg->command = c->cmd;
+        } else if (c == NULL && argv[i][0] != '-' && *stray == NULL) {
+            *stray = argv[i];
+        } else if ((o = find_option(argv[i], HW_CMD_NONE)) != NULL && o->kind != K_FLAG &&
+                   strchr(argv[i], '=') == NULL) {
+            i++;
+        }
+    }
+    if (help) {
+        if (cfg->command == HW_CMD_NONE && *stray != NULL) {
+            unknown_command(*stray, err);
+            return -1;
+        }
+        cfg->help_for = cfg->command;
+        cfg->command = HW_CMD_HELP;
+    }
+    return 0;
 }
 
 int
 hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *err)
 {
+    const char *stray;
+    int seen_cmd = 0;
+
     defaults(cfg);
-    /* The command may come anywhere (hookwarden --check --config F). */
-    for (int i = 1; i < argc && cfg->command == HW_CMD_NONE; i++) {
-        for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-            if (strcmp(argv[i], commands[c].name) == 0)
-                cfg->command = commands[c].cmd;
-        }
-    }
+    if (find_command_word(argc, argv, cfg, &stray, err) != 0)
+        return -1;
+    if (cfg->command == HW_CMD_HELP)
+        return 0;
     if (cfg->command == HW_CMD_NONE) {
-        hw_error_set(err, HW_EINVAL, "no command given: try hookwarden --help");
+        if (stray != NULL)
+            unknown_command(stray, err);
+        else if (argc > 1 && nearest_command(argv[1]) != NULL)
+            hw_error_set(err, HW_EINVAL, "%.80s: unknown flag; did you mean %s? (hookwarden help)", argv[1],
+                         nearest_command(argv[1]));
+        else
+            hw_error_set(err, HW_EINVAL, "no command given: hookwarden help lists the commands");
         return -1;
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL, *eq = NULL;
-        const struct option *o = NULL;
-        size_t namelen = strlen(arg);
-        int is_cmd = 0;
+        const struct command *c = find_command(arg);
+        const struct option *o;
 
-        for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-            is_cmd |= strcmp(arg, commands[c].name) == 0 && commands[c].cmd == cfg->command;
-        if (is_cmd)
+        if (c != NULL && c->cmd == cfg->command && !seen_cmd) {
+            seen_cmd = 1;
             continue;
-        if (strncmp(arg, "--", 2) == 0 && (eq = strchr(arg, '=')) != NULL)
-            namelen = (size_t)(eq - arg);
-        /* The entry for this command when a flag means different things. */
-        for (size_t k = 0; k < N_OPTIONS; k++) {
-            if (strlen(options[k].name) == namelen && strncmp(arg, options[k].name, namelen) == 0 &&
-                (o == NULL || (options[k].commands & (1u << cfg->command))))
-                o = &options[k];
         }
-        if (o == NULL || !(o->commands & (1u << cfg->command))) {
-            hw_error_set(err, HW_EINVAL, "%s: unknown flag for %s (see hookwarden --help)", arg,
-                         command_name(cfg->command));
+        if (arg[0] != '-' || strcmp(arg, "-") == 0) {
+            hw_error_set(err, HW_EINVAL, "%.80s: unexpected argument for %s (hookwarden %s --help)", arg,
+                         hw_config_command_name(cfg->command), hw_config_command_name(cfg->command));
+            return -1;
+        }
+        if ((o = find_option(arg, cfg->command)) == NULL) {
+            unknown_flag(arg, cfg->command, err);
+            return -1;
+        }
+        if (strncmp(arg, "--", 2) == 0)
+            eq = strchr(arg, '=');
+        if (o->kind == K_FLAG && eq != NULL) {
+            hw_error_set(err, HW_EINVAL, "%s takes no value", o->name);
             return -1;
         }
         if (o->kind != K_FLAG) {
@@ -250,17 +499,59 @@ hw_config_overrides(const struct hw_config *cfg, struct hw_policy_overrides *ov)
     ov->n_pull_secrets = cfg->n_pull_secrets;
 }
 
+/* What --help shows as a flag's default: the value defaults() sets, or the
+ * option's text for an unset one. */
 static void
-usage_for(FILE *out, unsigned mask)
+default_text(const struct option *o, const struct hw_config *d, char *out, size_t outsz)
 {
-    for (size_t k = 0; k < N_OPTIONS; k++) {
-        char left[64];
+    const char *base = (const char *)d;
+    const char *str;
 
-        if (!(options[k].commands & mask))
+    out[0] = '\0';
+    switch (o->kind) {
+    case K_STR:
+    case K_SERVICE:
+    case K_NAMESPACE:
+        str = *(const char *const *)(base + o->offset);
+        snprintf(out, outsz, "%s", str ? str : "");
+        break;
+    case K_UINT:
+        if (*(const unsigned *)(base + o->offset) != 0 || o->unset == NULL)
+            snprintf(out, outsz, "%u", *(const unsigned *)(base + o->offset));
+        break;
+    case K_SIZE:
+        snprintf(out, outsz, "%llu", *(const unsigned long long *)(base + o->offset));
+        break;
+    case K_LEVEL:
+        snprintf(out, outsz, "%s", hw_log_level_name(d->log_level));
+        break;
+    default:
+        break;
+    }
+    if (out[0] == '\0' && o->unset != NULL)
+        snprintf(out, outsz, "%s", o->unset);
+}
+
+static void
+usage_flags(FILE *out, enum hw_command cmd)
+{
+    struct hw_config d;
+
+    defaults(&d);
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        const struct option *o = &options[k];
+        char left[64], def[64], range[48] = "";
+
+        if (!(o->commands & (1u << cmd)))
             continue;
-        snprintf(left, sizeof(left), "%s%s%s", options[k].name, options[k].metavar ? " " : "",
-                 options[k].metavar ? options[k].metavar : "");
-        fprintf(out, "  %-34s %s\n", left, options[k].help);
+        snprintf(left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        default_text(o, &d, def, sizeof(def));
+        if (o->kind == K_UINT || o->kind == K_SIZE)
+            snprintf(range, sizeof(range), "%llu-%llu", o->min, o->max ? o->max : 4294967295ull);
+        fprintf(out, "  %-34s %s", left, o->help);
+        if (range[0] != '\0' || def[0] != '\0')
+            fprintf(out, " (%s%s%s%s)", range, range[0] && def[0] ? ", " : "", def[0] ? "default " : "", def);
+        fputc('\n', out);
     }
 }
 
@@ -269,20 +560,40 @@ hw_config_usage(FILE *out)
 {
     fprintf(out,
             "hookwarden %s: a mutating admission webhook that makes labelled migration Jobs\n"
-            "safe Helm hooks.\n\n"
-            "usage:\n"
-            "  hookwarden serve --tls-cert-file F --tls-private-key-file F [flags]\n"
-            "  hookwarden gen-certs --dir DIR --service NAME --namespace NS [--days N]\n"
-            "  hookwarden --check --config FILE [--tls-cert-file F --tls-private-key-file F]\n"
-            "  hookwarden render [-f FILE|-] [--config FILE]   apply the policy to manifests\n"
-            "  hookwarden lint [-f FILE|-] [--config FILE] [--strict]\n"
-            "  hookwarden --version | --help\n\nserve:\n",
+            "safe Helm hooks, and the same policy offline.\n\n"
+            "usage: hookwarden COMMAND [flags]\n\ncommands:\n",
             HW_VERSION);
-    usage_for(out, C_SERVE);
-    fprintf(out, "\ngen-certs:\n");
-    usage_for(out, C_GEN);
-    fprintf(out, "\nrender, lint:\n");
-    usage_for(out, C_RENDER & ~C_SERVE);
-    fprintf(out, "\nSignals: SIGHUP re-reads the policy and certificate; SIGTERM and SIGINT shut\n"
-                 "down gracefully (readiness fails first, then requests in flight finish).\n");
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        if (commands[c].usage != NULL)
+            fprintf(out, "  hookwarden %s\n", commands[c].usage);
+    }
+    fprintf(out, "\n'hookwarden COMMAND --help' (or 'hookwarden help COMMAND') shows a command's\n"
+                 "flags with their defaults. Documentation: README.md and docs/.\n");
+}
+
+int
+hw_config_usage_command(FILE *out, enum hw_command cmd)
+{
+    const struct command *c = NULL;
+
+    for (size_t i = 0; i < N_COMMANDS && c == NULL; i++) {
+        if (commands[i].cmd == cmd && commands[i].usage != NULL)
+            c = &commands[i];
+    }
+    if (c == NULL) {
+        hw_config_usage(out);
+        return 0;
+    }
+    fprintf(out, "usage: hookwarden %s\n\n%s\n", c->usage, c->about);
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (options[k].commands & (1u << cmd)) {
+            fprintf(out, "\nflags:\n");
+            usage_flags(out, cmd);
+            break;
+        }
+    }
+    if (cmd == HW_CMD_SERVE)
+        fprintf(out, "\nsignals: SIGHUP re-reads the policy and certificate files now; SIGTERM and\n"
+                     "SIGINT shut down gracefully (a second one ends the grace period).\n");
+    return 0;
 }

@@ -130,6 +130,33 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
     }
 }
 
+/* res->rules: {"rule":"action",...} in rule order, strongest action per
+ * rule (as the audit annotations); rule and action names are plain ASCII. */
+static void
+rules_text(const struct hw_outcome *oc, struct hw_response *res)
+{
+    size_t used = 0;
+
+    res->rules[0] = '\0';
+    for (int r = 0; r < HW_RULE_COUNT; r++) {
+        int action = -1, w;
+
+        for (size_t i = 0; i < oc->n_findings; i++) {
+            if ((int)oc->findings[i].rule == r && (int)oc->findings[i].action > action)
+                action = (int)oc->findings[i].action;
+        }
+        if (action < 0)
+            continue;
+        w = snprintf(res->rules + used, sizeof(res->rules) - used, "%s\"%s\":\"%s\"", used ? "," : "{",
+                     hw_policy_rule_name((enum hw_rule)r), hw_policy_action_name((enum hw_action)action));
+        if (w < 0 || (size_t)w >= sizeof(res->rules) - used - 1)
+            break;
+        used += (size_t)w;
+    }
+    if (used > 0)
+        memcpy(res->rules + used, "}", 2);
+}
+
 static void
 fill_summary(const struct hw_review *rv, const struct hw_outcome *oc, struct hw_response *res)
 {
@@ -144,6 +171,7 @@ fill_summary(const struct hw_review *rv, const struct hw_outcome *oc, struct hw_
         res->findings[i].rule = (int)oc->findings[i].rule;
         res->findings[i].action = (int)oc->findings[i].action;
     }
+    rules_text(oc, res);
 }
 
 void
@@ -199,6 +227,7 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
         ans.status_reason = "Forbidden";
         ans.status_message = oc.deny_message;
         res->decision = HW_DECISION_DENIED;
+        copy_field(res->message, sizeof(res->message), oc.deny_message);
     } else {
         ans.allowed = 1;
         res->decision = HW_DECISION_ALLOWED;

@@ -44,6 +44,12 @@ hw_log_parse_level(const char *name, enum hw_log_level *level)
     return -1;
 }
 
+const char *
+hw_log_level_name(enum hw_log_level level)
+{
+    return (size_t)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level] : "?";
+}
+
 static void
 log_time(char *out, size_t outsz)
 {
@@ -108,12 +114,14 @@ hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_fiel
     ok = hw_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", now, level_names[level]) == 0 &&
          hw_buf_append_json_string(&b, msg, strlen(msg)) == 0;
     for (size_t i = 0; ok && i < n; i++) {
-        if (f[i].type == 's' && f[i].s == NULL)
+        if ((f[i].type == 's' || f[i].type == 'j') && f[i].s == NULL)
             continue;
         ok = hw_buf_append(&b, ",", 1) == 0 && hw_buf_append_json_string(&b, f[i].key, strlen(f[i].key)) == 0 &&
              hw_buf_append(&b, ":", 1) == 0;
         if (ok && f[i].type == 's')
             ok = hw_buf_append_json_string(&b, f[i].s, strlen(f[i].s)) == 0;
+        else if (ok && f[i].type == 'j')
+            ok = hw_buf_append_str(&b, f[i].s) == 0;
         else if (ok && f[i].type == 'i')
             ok = hw_buf_printf(&b, "%lld", f[i].i) == 0;
         else if (ok)

@@ -236,8 +236,7 @@ main(int argc, char **argv)
         printf("hookwarden %s\n", HW_VERSION);
         return 0;
     case HW_CMD_HELP:
-        hw_config_usage(stdout);
-        return 0;
+        return hw_config_usage_command(stdout, cfg.help_for);
     case HW_CMD_GEN_CERTS:
         return cmd_gen_certs(&cfg);
     case HW_CMD_CHECK:

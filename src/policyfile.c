@@ -819,6 +819,12 @@ fail:
     return NULL;
 }
 
+const char *
+hw_policy_default_text(void)
+{
+    return default_policy;
+}
+
 struct hw_policy *
 hw_policy_new_default(const struct hw_policy_overrides *ov, struct hw_error *err)
 {

@@ -442,6 +442,8 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
             {"warnings", 'i', NULL, (long long)res.n_warnings, 0},
             {"status", 'i', NULL, res.status, 0},
             {"duration_ms", 'd', NULL, 0, elapsed(&rq->start) * 1e3},
+            {"rules", 'j', res.rules[0] ? res.rules : NULL, 0, 0},
+            {"message", 's', res.message[0] ? res.message : NULL, 0, 0},
             {"error", 's', res.status != 200 ? res.error : NULL, 0, 0},
         };
 

@@ -23,6 +23,7 @@ enum hw_command {
 
 struct hw_config {
     enum hw_command command;
+    enum hw_command help_for;          /* HW_CMD_HELP: the command asked about, or NONE */
     /* serve */
     const char *tls_cert_file, *tls_key_file, *client_ca_file;
     const char *bind_address, *metrics_bind_address;
@@ -44,13 +45,22 @@ struct hw_config {
     int strict;
 };
 
-/* Parses argv into cfg (defaults first). On failure err says which flag. */
+/* Parses argv into cfg (defaults first). "COMMAND --help", "help COMMAND"
+ * give HW_CMD_HELP with help_for set. On failure err names the argument and,
+ * for a misspelt command or flag, the nearest valid one. */
 int hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *err);
 
 /* The policy overrides the flags carry; borrows from cfg. */
 void hw_config_overrides(const struct hw_config *cfg, struct hw_policy_overrides *ov);
 
-/* Prints usage and every flag from the table. */
+/* Prints the commands. */
 void hw_config_usage(FILE *out);
+
+/* Prints one command's usage, what it does and its flags with their ranges
+ * and defaults (the general usage for HW_CMD_NONE). Returns 0. */
+int hw_config_usage_command(FILE *out, enum hw_command cmd);
+
+/* The command's name ("serve"); static. */
+const char *hw_config_command_name(enum hw_command cmd);
 
 #endif

@@ -41,6 +41,11 @@ struct hw_response {
     char namespace_[64];
     char name[254];
     char error[HW_ERROR_MSG_MAX]; /* for 4xx/5xx: what was wrong */
+    /* For the log line: the rules that fired as a JSON object, one key per
+     * rule with its strongest action ({"not-a-hook":"warn"}), "" when none;
+     * and the denial message sent to kube-apiserver, "" unless denied. */
+    char rules[HW_RULE_COUNT * 48 + 4];
+    char message[HW_DENY_MAX];
 };
 
 /* Answers one AdmissionReview (body, len). Never fails: any problem

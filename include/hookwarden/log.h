@@ -20,14 +20,18 @@ enum hw_log_level hw_log_get_level(void);
 /* Parses "debug", "info", "warn", "error", "off"; -1 when unknown. */
 int hw_log_parse_level(const char *name, enum hw_log_level *level);
 
+/* "debug", "info", ...: static. */
+const char *hw_log_level_name(enum hw_log_level level);
+
 /* Writes one line when level is enabled. fields may be NULL for none. */
 void hw_log(enum hw_log_level level, const char *msg, const char *fields, ...);
 
 /* A flat field for hw_log_fields: a string (s, may be NULL to omit the
- * field), an integer (i) or a real (d, written with 3 decimals). */
+ * field), an integer (i), a real (d, written with 3 decimals) or JSON text
+ * written as it is (j, in s; NULL omits it; the caller makes it valid). */
 struct hw_log_field {
     const char *key;
-    char type;  /* 's', 'i' or 'd' */
+    char type;  /* 's', 'i', 'd' or 'j' */
     const char *s;
     long long i;
     double d;

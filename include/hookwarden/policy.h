@@ -43,6 +43,10 @@ struct hw_policy_overrides {
 
 struct hw_policy;
 
+/* The built-in default policy document, as JSON text (deploy/base/policy.json
+ * is equal to it; the tests compare the two). Static. */
+const char *hw_policy_default_text(void);
+
 /* The built-in default policy with overrides (ov may be NULL). */
 struct hw_policy *hw_policy_new_default(const struct hw_policy_overrides *ov, struct hw_error *err);
 

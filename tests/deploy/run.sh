@@ -92,6 +92,7 @@ for tool in kubectl node npm openssl curl python3; do
 done
 if [ ! -d "$here/node_modules/kubernetes-models" ] ||
 	[ ! -d "$here/node_modules/@kubernetes-models/cert-manager" ] ||
+	[ ! -d "$here/node_modules/@kubernetes-models/prometheus-operator" ] ||
 	[ ! -d "$here/node_modules/yaml" ]; then
 	echo "installing the npm packages pinned in tests/deploy/package-lock.json" >&2
 	if ! npm ci --prefix "$here" --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1; then
@@ -141,17 +142,26 @@ expect() {
 	deploy | deploy/base) echo "Fail none" ;;
 	deploy/cert-manager) echo "Fail cert-manager" ;;
 	deploy/failure-policy-ignore) echo "component Ignore" ;;
+	deploy/monitoring) echo "monitoring" ;;
 	*) echo "unknown" ;;
 	esac
 }
 n=0
 base_n=none
+mon_n=none
 while IFS= read -r kfile; do
 	dir=${kfile%/kustomization.yaml}
 	set -- $(expect "$dir")
 	case $1 in
 	unknown)
 		flunk "deploy overlay $dir has expectations in tests/deploy/run.sh (add it to expect())"
+		continue
+		;;
+	monitoring)
+		# Not an install: checked against the base after the loop.
+		n=$((n + 1))
+		mon_n=$n
+		render "$dir" "$dir" "$tmp/r$n.yaml" || mon_n=none
 		continue
 		;;
 	component)
@@ -176,6 +186,48 @@ while IFS= read -r kfile; do
 	esac
 done < <(find deploy -name kustomization.yaml | sort)
 [ "$n" -gt 0 ] || flunk "found kustomizations under deploy/"
+
+if [ "$mon_n" != none ] && [ "$base_n" != none ]; then
+	rc=0
+	node "$here/validate.mjs" deploy/monitoring "$tmp/r$mon_n.yaml" >"$tmp/out" 2>&1 || rc=$?
+	tally "$tmp/out" "$rc" "schema deploy/monitoring"
+	rc=0
+	node "$here/monitoring.mjs" "$tmp/r$mon_n.yaml" "$tmp/r$base_n.yaml" >"$tmp/out" 2>&1 || rc=$?
+	tally "$tmp/out" "$rc" "deploy/monitoring against the base"
+fi
+
+# The overlay install.md's "Customising" shows, written out as a user would
+# (an image of their own, a policy file in configMapGenerator), over the
+# cert-manager overlay: it renders, validates, runs their image and installs
+# their policy, and nothing else changes.
+cust=$tmp/my-cluster
+mkdir -p "$cust"
+python3 - docs/install.md "$cust" <<'PY2'
+import re, sys
+doc = open(sys.argv[1]).read()
+m = re.search(r"```yaml\n(# my-cluster/kustomization.yaml\n.*?)```", doc, re.S)
+if not m:
+    sys.exit("docs/install.md has no '# my-cluster/kustomization.yaml' example")
+text = m.group(1).replace("../deploy/cert-manager", sys.argv[3] if len(sys.argv) > 3 else "DEPLOY/cert-manager")
+open(sys.argv[2] + "/kustomization.yaml", "w").write(text)
+PY2
+sed -i "s#DEPLOY/cert-manager#$(realpath --relative-to="$cust" deploy/cert-manager)#" "$cust/kustomization.yaml"
+# As the page says: a copy of deploy/base/policy.json, edited.
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["rules"]["not-a-hook"]="deny"; json.dump(p,open(sys.argv[2],"w"),indent=2)' \
+	deploy/base/policy.json "$cust/policy.json"
+if render "docs/install.md Customising overlay" "$cust" "$tmp/cust.yaml"; then
+	verify "docs/install.md Customising overlay" "$tmp/cust.yaml" Fail cert-manager --policy-out "$tmp/cust-policy.json"
+	check "Customising overlay: runs the overlay's image and installs its policy.json" python3 - "$tmp/cust.yaml" "$cust/policy.json" <<'PY2'
+import sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+dep = next(o for o in objs if o["kind"] == "Deployment")
+image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+assert image == "registry.example.com/platform/hookwarden:0.1.0", image
+cm = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("hookwarden-policy")]
+assert len(cm) == 1 and cm[0]["metadata"]["name"] == "hookwarden-policy", [c["metadata"]["name"] for c in cm]
+assert cm[0]["data"]["policy.json"] == open(sys.argv[2]).read(), cm[0]["data"]
+PY2
+fi
 
 # The base's policy, as installed (every overlay carries the same ConfigMap).
 policy=$tmp/policy.json
@@ -322,6 +374,34 @@ if [ "$have_hw" = 1 ]; then
 					[ "$(grep -c "BEGIN CERTIFICATE" "$2.bundle")" = 2 ] &&
 					! cmp -s "$3/previous-ca.crt" "$1" && ! cmp -s "$3/ca.crt" "$1"' sh "$tmp/first-ca.crt" "$tmp/x" "$ov" || :
 			fi
+		fi
+	fi
+
+	# --image and --failure-policy-ignore are kept by a rotation run, and the
+	# overlay renders after it is moved anywhere (the base is copied into it).
+	ov=$tmp/ov-image
+	img=registry.example.com:5000/platform/hookwarden:0.1.0
+	if check "make-overlay.sh --image $img --failure-policy-ignore runs" env HOOKWARDEN="$hw" certs/make-overlay.sh --image "$img" --failure-policy-ignore hookwarden hookwarden "$ov" &&
+		check "make-overlay.sh rotation without options" env HOOKWARDEN="$hw" certs/make-overlay.sh hookwarden hookwarden "$ov"; then
+		mkdir -p "$tmp/elsewhere/deeper"
+		mv "$ov" "$tmp/elsewhere/deeper/moved"
+		ov=$tmp/elsewhere/deeper/moved
+		if render "make-overlay moved after rotation" "$ov" "$tmp/ov-image.yaml"; then
+			verify "make-overlay moved after rotation" "$tmp/ov-image.yaml" Ignore bundle
+			check "make-overlay: the rotation kept --image and the failure policy" python3 - "$tmp/ov-image.yaml" "$img" <<'PY2'
+import sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+dep = next(o for o in objs if o["kind"] == "Deployment")
+image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+assert image == sys.argv[2], image
+mwc = next(o for o in objs if o["kind"] == "MutatingWebhookConfiguration")
+assert mwc["webhooks"][0]["failurePolicy"] == "Ignore", mwc["webhooks"][0]["failurePolicy"]
+PY2
+		fi
+		if env HOOKWARDEN="$hw" certs/make-overlay.sh --image 'Not An Image' hookwarden hookwarden "$ov" >/dev/null 2>&1; then
+			flunk "negative: make-overlay.sh refuses an invalid --image"
+		else
+			pass "negative: make-overlay.sh refuses an invalid --image"
 		fi
 	fi
 
@@ -515,19 +595,66 @@ fi
 # ------------------------------------------- 6. make install ----
 dest=$tmp/destdir
 if check "make install DESTDIR=... PREFIX=/usr" make --no-print-directory install DESTDIR="$dest" PREFIX=/usr; then
-	if out=$("$dest/usr/bin/hookwarden" --version 2>&1) && [[ $out =~ ^hookwarden\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
-		pass "installed \$DESTDIR/usr/bin/hookwarden --version: $out"
-		tag=$(awk '/newTag:/ { gsub(/"/, "", $2); print $2 }' deploy/base/kustomization.yaml)
-		if [ "$tag" = "${out#hookwarden }" ]; then
-			pass "deploy/base image tag $tag matches the binary's version"
-		else
-			flunk "deploy/base image tag '$tag' matches the binary's version '${out#hookwarden }'"
-		fi
+	want=$(make --no-print-directory -s version)
+	release=$(sed -n 's/^VERSION *:= *//p' Makefile)
+	if out=$("$dest/usr/bin/hookwarden" --version 2>&1) && [ "$out" = "hookwarden $want" ] &&
+		[[ $want =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
+		pass "installed \$DESTDIR/usr/bin/hookwarden --version: $out (make version)"
 	else
-		flunk "installed \$DESTDIR/usr/bin/hookwarden --version prints 'hookwarden X.Y.Z' (got: $out)"
+		flunk "installed \$DESTDIR/usr/bin/hookwarden --version prints 'hookwarden $want' (got: $out)"
+	fi
+	tag=$(awk '/newTag:/ { gsub(/"/, "", $2); print $2 }' deploy/base/kustomization.yaml)
+	if [ "$tag" = "$release" ] && grep -q "^## \[$release\]" CHANGELOG.md; then
+		pass "deploy/base image tag $tag is the Makefile's VERSION and CHANGELOG.md's top entry"
+	else
+		flunk "deploy/base image tag '$tag', the Makefile's VERSION '$release' and CHANGELOG.md's entry agree"
 	fi
 	extra=$(cd "$dest" && find . -type f ! -path ./usr/bin/hookwarden)
 	if [ -z "$extra" ]; then pass "make install installs only bin/hookwarden"; else flunk "make install installs only bin/hookwarden (also: $extra)"; fi
+fi
+
+# ------------------------------------------- 8. make dist ----
+dist=$tmp/dist
+dimage=registry.example.com/platform/hookwarden
+if check "make dist IMAGE=$dimage" make --no-print-directory -s dist DIST="$dist" IMAGE="$dimage"; then
+	v=$(make --no-print-directory -s version)
+	tarball=$dist/hookwarden-$v-linux-amd64.tar.gz
+	manifest=$dist/hookwarden-$v-install.yaml
+	check "dist: SHA256SUMS verifies the tarball and the manifest" sh -c 'cd "$1" && sha256sum -c SHA256SUMS' sh "$dist" || :
+	check "dist: the tarball holds the binary, LICENSE, README, CHANGELOG, docs, the Helm plugin and the manifest" sh -c '
+		list=$(tar tzf "$1") || exit 1
+		for f in bin/hookwarden LICENSE README.md CHANGELOG.md docs/install.md docs/releasing.md docs/chart-authors.md \
+			helm-plugin/plugin.yaml helm-plugin/hookwarden-render.sh install.yaml; do
+			printf "%s\n" "$list" | grep -qx "hookwarden-$2/$f" || { echo "missing $f"; exit 1; }
+		done
+		printf "%s\n" "$list" | grep -v "^hookwarden-$2/" && { echo "entries outside hookwarden-$2/"; exit 1; }
+		exit 0' sh "$tarball" "$v" || :
+	mkdir -p "$tmp/unpacked"
+	tar xzf "$tarball" -C "$tmp/unpacked"
+	check "dist: the packaged binary reports the version, the plugin carries it" sh -c '
+		[ "$("$1/bin/hookwarden" --version)" = "hookwarden $2" ] &&
+		grep -qx "version: $2" "$1/helm-plugin/plugin.yaml" && [ -x "$1/helm-plugin/hookwarden-render.sh" ] &&
+		cmp "$1/install.yaml" "$3"' sh "$tmp/unpacked/hookwarden-$v" "$v" "$manifest" || :
+	cp "$tarball" "$tmp/first.tar.gz"
+	check "dist: a second make dist writes a byte-identical tarball" sh -c '
+		make --no-print-directory -s dist DIST="$1" IMAGE="$2" >/dev/null 2>&1 && cmp "$1/$(basename "$3")" "$4"' \
+		sh "$dist" "$dimage" "$tarball" "$tmp/first.tar.gz" || :
+	verify "dist install manifest" "$manifest" Fail none
+	check "dist install manifest: a MutatingWebhookConfiguration, and a Deployment running $dimage:$v" python3 - "$manifest" "$dimage:$v" <<'PY2'
+import sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+kinds = [o["kind"] for o in objs]
+assert kinds[0] == "Namespace", kinds
+assert kinds.count("MutatingWebhookConfiguration") == 1, kinds
+dep = next(o for o in objs if o["kind"] == "Deployment")
+image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+assert image == sys.argv[2], image
+# Server-side apply takes every object as it is: named, no status, no generateName,
+# and no key material to end up anywhere.
+for o in objs:
+    assert o["metadata"].get("name") and "generateName" not in o["metadata"] and "status" not in o, o["kind"]
+assert "Secret" not in kinds, kinds
+PY2
 fi
 
 # ------------------------------------- 7. the container image, emulated ----

@@ -1,6 +1,7 @@
 // Validate every object of a rendered kustomize stream against the Kubernetes
-// OpenAPI schemas shipped by the npm packages kubernetes-models (core kinds) and
-// @kubernetes-models/cert-manager (Issuer, Certificate).
+// OpenAPI schemas shipped by the npm packages kubernetes-models (core kinds),
+// @kubernetes-models/cert-manager (Issuer, Certificate) and
+// @kubernetes-models/prometheus-operator (ServiceMonitor, PrometheusRule).
 //
 //   node validate.mjs LABEL FILE
 //
@@ -24,6 +25,9 @@ function modulePath(apiVersion, kind) {
   if (typeof apiVersion !== "string" || typeof kind !== "string") return null;
   if (/^cert-manager\.io\/v1$/.test(apiVersion)) {
     return `@kubernetes-models/cert-manager/cert-manager.io/v1/${kind}`;
+  }
+  if (/^monitoring\.coreos\.com\/v1$/.test(apiVersion)) {
+    return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${kind}`;
   }
   if (/^v1$/.test(apiVersion)) return `kubernetes-models/v1/${kind}`;
   if (/^[a-z0-9.-]+\/v[0-9a-z]+$/.test(apiVersion)) {

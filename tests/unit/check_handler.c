@@ -194,6 +194,54 @@ START_TEST(test_handler_writes_one_audit_key_per_rule)
 }
 END_TEST
 
+START_TEST(test_handler_summary_carries_rules_and_denial_message_for_the_log)
+{
+    char *request = tu_read(GOLDEN "/create-zitadel-ttl-zero-denied/request.json", NULL);
+    struct hw_policy *p = case_policy(GOLDEN "/create-zitadel-ttl-zero-denied");
+    struct hw_policy *d = hw_policy_new_default(NULL, NULL);
+    struct hw_response res = {0};
+    json_t *rules, *body;
+
+    hw_handler_mutate(p, request, strlen(request), &res);
+    ck_assert_int_eq(res.decision, HW_DECISION_DENIED);
+    rules = json_loads(res.rules, 0, NULL);
+    ck_assert_msg(rules != NULL, "rules is not JSON: %s", res.rules);
+    ck_assert_str_eq(json_string_value(json_object_get(rules, "ttl-after-finished")), "deny");
+    /* The message is the one kube-apiserver shows the user, word for word. */
+    body = json_loadb(res.body, res.body_len, 0, NULL);
+    ck_assert_str_eq(res.message, json_string_value(json_object_get(
+                                      json_object_get(json_object_get(body, "response"), "status"), "message")));
+    ck_assert_ptr_nonnull(strstr(res.message, "ttl-after-finished"));
+    json_decref(body);
+    json_decref(rules);
+    /* Allowed with no rule firing: both empty. */
+    hw_handler_mutate(d, request, strlen(request), &res);
+    ck_assert_int_ne(res.decision, HW_DECISION_DENIED);
+    ck_assert_str_eq(res.message, "");
+    ck_assert_str_eq(res.rules, "");
+    hw_response_clear(&res);
+    hw_policy_unref(p);
+    hw_policy_unref(d);
+    free(request);
+}
+END_TEST
+
+START_TEST(test_handler_summary_names_a_warning_rule_without_a_message)
+{
+    char *request = tu_read(GOLDEN "/create-posthog-not-a-hook-warns/request.json", NULL);
+    struct hw_policy *p = hw_policy_new_default(NULL, NULL);
+    struct hw_response res = {0};
+
+    hw_handler_mutate(p, request, strlen(request), &res);
+    ck_assert_int_ne(res.decision, HW_DECISION_DENIED);
+    ck_assert_str_eq(res.rules, "{\"not-a-hook\":\"warn\"}");
+    ck_assert_str_eq(res.message, "");
+    hw_response_clear(&res);
+    hw_policy_unref(p);
+    free(request);
+}
+END_TEST
+
 Suite *hw_suite_handler(void);
 
 Suite *
@@ -207,6 +255,8 @@ hw_suite_handler(void)
     tcase_add_test(tc, test_handler_summary_names_the_request_for_the_log);
     tcase_add_test(tc, test_handler_errors_are_kubernetes_status_bodies);
     tcase_add_test(tc, test_handler_writes_one_audit_key_per_rule);
+    tcase_add_test(tc, test_handler_summary_carries_rules_and_denial_message_for_the_log);
+    tcase_add_test(tc, test_handler_summary_names_a_warning_rule_without_a_message);
     suite_add_tcase(s, tc);
     return s;
 }

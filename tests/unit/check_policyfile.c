@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/handler.h"
 #include "hookwarden/policy.h"
 #include "testutil.h"
 
@@ -113,6 +114,99 @@ START_TEST(test_policyfile_empty_object_equals_the_built_in_default)
 }
 END_TEST
 
+/* Drops every "//" comment key, at every level. */
+static void
+strip_comments(json_t *j)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach_safe(j, tmp, key, v) {
+            if (strncmp(key, "//", 2) == 0)
+                json_object_del(j, key);
+            else
+                strip_comments(v);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+            strip_comments(v);
+    }
+}
+
+#define BASE_POLICY HW_TEST_DATA "/../../deploy/base/policy.json"
+
+START_TEST(test_policyfile_deploy_base_policy_is_the_built_in_default_key_for_key)
+{
+    json_t *file = tu_json(BASE_POLICY);
+    json_t *def = json_loads(hw_policy_default_text(), 0, NULL);
+    char *a, *b;
+
+    ck_assert_ptr_nonnull(file);
+    ck_assert_ptr_nonnull(def);
+    strip_comments(file);
+    a = json_dumps(file, JSON_SORT_KEYS | JSON_INDENT(1));
+    b = json_dumps(def, JSON_SORT_KEYS | JSON_INDENT(1));
+    ck_assert_msg(json_equal(file, def), "deploy/base/policy.json:\n%s\nbuilt-in default:\n%s", a, b);
+    free(a);
+    free(b);
+    json_decref(file);
+    json_decref(def);
+}
+END_TEST
+
+/* And it decides the same: the fixture Jobs, labelled, and the stored
+ * reviews get byte-identical answers from the file and the default. */
+static const char *const base_cases[] = {
+    "jobs/airflow-migrate.json", "jobs/gitlab-migrate.json", "jobs/harbor-migrate.json",
+    "jobs/hydra-migrate.json", "jobs/kong-migrate.json", "jobs/mastodon-migrate.json",
+    "jobs/posthog-migrate.json", "jobs/redash-migrate.json", "jobs/sentry-migrate.json",
+    "jobs/temporal-migrate.json", "jobs/zitadel-migrate.json", "reviews/create-airflow-v1.json",
+    "reviews/create-dryrun-temporal-v1.json", "reviews/update-airflow-v1.json",
+};
+
+START_TEST(test_policyfile_deploy_base_policy_answers_like_the_built_in_default)
+{
+    struct hw_error err = {0};
+    struct hw_policy *file = hw_policy_load(BASE_POLICY, NULL, &err);
+    struct hw_policy *def = hw_policy_new_default(NULL, NULL);
+    struct hw_response ra = {0}, rb = {0};
+    char path[512], *body;
+
+    ck_assert_msg(file != NULL, "%s", err.msg);
+    snprintf(path, sizeof(path), "%s/%s", HW_TEST_DATA, base_cases[_i]);
+    if (strncmp(base_cases[_i], "jobs/", 5) == 0) {
+        json_t *job = tu_json(path), *labels;
+
+        ck_assert_ptr_nonnull(job);
+        labels = json_object_get(json_object_get(job, "metadata"), "labels");
+        if (!json_is_object(labels)) {
+            labels = json_object();
+            json_object_set_new(json_object_get(job, "metadata"), "labels", labels);
+        }
+        json_object_set_new(labels, "hookwarden.io/migration", json_string("true"));
+        body = tu_review(job, "CREATE", "admission.k8s.io/v1", NULL);
+        json_decref(job);
+    } else {
+        body = tu_read(path, NULL);
+    }
+    ck_assert_ptr_nonnull(body);
+    hw_handler_mutate(file, body, strlen(body), &ra);
+    hw_handler_mutate(def, body, strlen(body), &rb);
+    ck_assert_int_eq(ra.status, 200);
+    ck_assert_int_eq(ra.body_len, rb.body_len);
+    ck_assert_msg(memcmp(ra.body, rb.body, ra.body_len) == 0, "%s: %s\nvs\n%s", base_cases[_i], ra.body,
+                  rb.body);
+    hw_response_clear(&ra);
+    hw_response_clear(&rb);
+    free(body);
+    hw_policy_unref(file);
+    hw_policy_unref(def);
+}
+END_TEST
+
 START_TEST(test_policyfile_flags_override_the_file)
 {
     static const char *const secrets[] = {"from-flag"};
@@ -179,6 +273,9 @@ hw_suite_policyfile(void)
     tcase_add_test(tc, test_policyfile_check_reports_every_problem);
     tcase_add_test(tc, test_policyfile_example_in_docs_is_valid_and_comments_are_ignored);
     tcase_add_test(tc, test_policyfile_empty_object_equals_the_built_in_default);
+    tcase_add_test(tc, test_policyfile_deploy_base_policy_is_the_built_in_default_key_for_key);
+    tcase_add_loop_test(tc, test_policyfile_deploy_base_policy_answers_like_the_built_in_default, 0,
+                        sizeof(base_cases) / sizeof(base_cases[0]));
     tcase_add_test(tc, test_policyfile_flags_override_the_file);
     tcase_add_test(tc, test_policyfile_refuses_invalid_overrides);
     tcase_add_test(tc, test_policyfile_load_names_a_missing_file);
