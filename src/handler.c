@@ -12,6 +12,7 @@
 #include "hookwarden/handler.h"
 #include "hookwarden/patch.h"
 #include "hookwarden/review.h"
+#include "hookwarden/text.h"
 
 #define RESPONSE_MAX (4u * 1024 * 1024)
 
@@ -31,23 +32,14 @@ hw_response_clear(struct hw_response *res)
     res->operation = -1;
 }
 
-/* Copies src, cut to dstsz on a UTF-8 character boundary. */
+/* Copies src, cut to dstsz - 1 bytes at the last complete UTF-8 character. */
 static void
 copy_field(char *dst, size_t dstsz, const char *src)
 {
-    size_t n;
+    size_t n = src != NULL ? hw_text_cut(src, strlen(src), dstsz - 1) : 0;
 
-    snprintf(dst, dstsz, "%s", src ? src : "");
-    n = strlen(dst);
-    if (src == NULL || src[n] == '\0' || n == 0)
-        return;
-    /* Cut: drop the continuation bytes and the lead byte of a split character. */
-    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
-        n--;
-    if (n > 0 && (unsigned char)dst[n - 1] >= 0xC0)
-        n--;
-    else if (n < strlen(dst))
-        n = strlen(dst);  /* the continuation bytes belonged to a complete character */
+    if (n > 0)
+        memcpy(dst, src, n);
     dst[n] = '\0';
 }
 
