@@ -11,7 +11,9 @@
 
 #include "hookwarden/config.h"
 
-enum kind { K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_FILE, K_SERVICE, K_NAMESPACE };
+enum kind {
+    K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_BOOL, K_FILE, K_SERVICE, K_NAMESPACE
+};
 
 #define C_SERVE (1u << HW_CMD_SERVE)
 #define C_GEN (1u << HW_CMD_GEN_CERTS)
@@ -83,6 +85,9 @@ static const struct option options[] = {
     {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity of both certificates in days", NULL},
     {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin; repeatable",
      "stdin"},
+    {"--hook-annotations", C_RENDER, K_BOOL, OFF(hook_annotations), 0, 0, "true|false",
+     "add the policy's helm.sh/hook* annotations; false for a Helm 3 post-renderer, which runs\n"
+     "after Helm sorted hooks (the annotations would be inert there)", NULL},
     {"--strict", C_LINT, K_FLAG, OFF(strict), 0, 0, NULL, "exit 1 on any warning too", NULL},
 };
 
@@ -148,6 +153,7 @@ defaults(struct hw_config *cfg)
     cfg->shutdown_timeout = 10;
     cfg->log_level = HW_LOG_INFO;
     cfg->days = 365;
+    cfg->hook_annotations = 1;
 }
 
 static int
@@ -248,6 +254,13 @@ store(const struct option *o, const char *v, struct hw_config *cfg, struct hw_er
         return 0;
     case K_FLAG:
         *(int *)(base + o->offset) = 1;
+        return 0;
+    case K_BOOL:
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            hw_error_set(err, HW_EINVAL, "%s %.80s: expected true or false", o->name, v);
+            return -1;
+        }
+        *(int *)(base + o->offset) = strcmp(v, "true") == 0;
         return 0;
     }
     return -1;
@@ -497,6 +510,7 @@ hw_config_overrides(const struct hw_config *cfg, struct hw_policy_overrides *ov)
     }
     ov->pull_secrets = cfg->pull_secrets;
     ov->n_pull_secrets = cfg->n_pull_secrets;
+    ov->no_hook_annotations = !cfg->hook_annotations;
 }
 
 /* What --help shows as a flag's default: the value defaults() sets, or the
@@ -524,6 +538,9 @@ default_text(const struct option *o, const struct hw_config *d, char *out, size_
         break;
     case K_LEVEL:
         snprintf(out, outsz, "%s", hw_log_level_name(d->log_level));
+        break;
+    case K_BOOL:
+        snprintf(out, outsz, "%s", *(const int *)(base + o->offset) ? "true" : "false");
         break;
     default:
         break;

@@ -708,22 +708,46 @@ lint_sidecars(struct decision *d, const json_t *obj)
     }
 }
 
-/* Helm stamps release resources, not hooks (it sorts before any API call). */
-static int
-release_not_hook(const json_t *obj)
+/*
+ * Helm stamps meta.helm.sh/release-name on release resources only (hooks
+ * are built without it), after it sorted hooks from the rendered manifest:
+ * a Job carrying it is not a hook, whatever helm.sh/hook says.
+ */
+enum release_kind {
+    NOT_RELEASE = 0,
+    RELEASE,               /* a release resource without helm.sh/hook */
+    RELEASE_INERT_HOOK     /* a release resource whose helm.sh/hook came too late */
+};
+
+static enum release_kind
+release_kind(const json_t *obj)
 {
-    return annotation(obj, ANN_RELEASE) != NULL && annotation(obj, ANN_HOOK) == NULL;
+    if (annotation(obj, ANN_RELEASE) == NULL)
+        return NOT_RELEASE;
+    return annotation(obj, ANN_HOOK) == NULL ? RELEASE : RELEASE_INERT_HOOK;
 }
 
 static void
-lint_not_a_hook(struct decision *d)
+lint_not_a_hook(struct decision *d, enum release_kind kind)
 {
-    finding(d, HW_RULE_NOT_A_HOOK,
-            "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
-            "set helm.sh/hook in the chart",
-            "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
-            "(many charts have a value such as useHelmHooks), or render the chart through "
-            "\"hookwarden render\" as a Helm 4 post-renderer");
+    static const char fix[] =
+        "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
+        "(many charts have a value such as useHelmHooks), or render the chart through "
+        "\"hookwarden render\" as a Helm 4 post-renderer";
+
+    if (kind == RELEASE)
+        finding(d, HW_RULE_NOT_A_HOOK,
+                "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
+                "set helm.sh/hook in the chart",
+                fix);
+    else if (kind == RELEASE_INERT_HOOK)
+        finding(d, HW_RULE_NOT_A_HOOK,
+                "not a Helm hook: Helm installed it as a release resource; its helm.sh/hook was "
+                "added later and is inert",
+                "Helm sorts hooks from the rendered chart before any post-renderer of Helm 3, "
+                "webhook or edit adds helm.sh/hook; make it a hook in the chart (many charts have "
+                "a value such as useHelmHooks), or render the chart through \"hookwarden render\" "
+                "as a Helm 4 post-renderer");
 }
 
 /* ---- the decision ---- */
@@ -749,13 +773,12 @@ mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_pat
     return 0;
 }
 
-/* Every rule over obj; not_a_hook is decided by the caller on the object
- * as the request sent it (before our own hook annotations). */
+/* Every rule over obj; the release kind is decided by the caller on the
+ * object as the request sent it (before our own hook annotations). */
 static void
-lint(struct decision *d, int not_a_hook, const json_t *obj)
+lint(struct decision *d, enum release_kind release, const json_t *obj)
 {
-    if (not_a_hook)
-        lint_not_a_hook(d);
+    lint_not_a_hook(d, release);
     lint_hook_values(d, obj);
     lint_delete_policy(d, obj);
     lint_job_settings(d, obj);
@@ -784,7 +807,7 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
     struct decision d = {.p = p, .out = out};
     const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
     enum selection sel;
-    int not_a_hook;
+    enum release_kind release;
 
     memset(out, 0, sizeof(*out));
     sel = selects(p, t, object);
@@ -806,11 +829,11 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
         struct decision stored = d;
 
         stored.stored_rules = &d.waived;
-        lint(&stored, release_not_hook(old), old);
+        lint(&stored, release_kind(old), old);
     }
-    not_a_hook = release_not_hook(object);
+    release = release_kind(object);
     if (mutate(&d, t, object, patch, err) != 0)
         return -1;
-    lint(&d, not_a_hook, object);
+    lint(&d, release, object);
     return 0;
 }

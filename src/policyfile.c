@@ -771,6 +771,10 @@ apply_overrides(struct hw_policy *p, const struct hw_policy_overrides *ov, struc
         }
         p->pull_mode = HW_MODE_ADD;
     }
+    /* Helm 3 sorts hooks before its post-renderer runs: an annotation added
+     * there would only hide the Job from not-a-hook. */
+    if (ov->no_hook_annotations)
+        p->hook_events.mode = p->hook_delete.mode = p->hook_weight.mode = HW_MODE_OFF;
     /* docs[1] may hold the file; chain the overrides under it. */
     if (p->docs[1] == NULL)
         p->docs[1] = hold;

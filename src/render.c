@@ -146,6 +146,27 @@ as_helm_installs_it(json_t *obj)
     json_object_set_new(ann, ANN_RELEASE, json_string("RELEASE-NAME"));
 }
 
+/*
+ * A Job render turned into a hook (or that already was one) must not carry
+ * meta.helm.sh/release-*: Helm writes those only on release resources, so
+ * the webhook's not-a-hook rule reads them as "Helm installed this as a
+ * release resource". In a rendered stream they can only come from the
+ * chart's own templates (PostHog writes them). Returns 1 when it removed any.
+ */
+static int
+unstamp_hook(json_t *obj)
+{
+    static const char *const keys[] = {ANN_RELEASE, "meta.helm.sh/release-namespace"};
+    json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+    int removed = 0;
+
+    if (!json_is_object(ann) || !json_is_string(json_object_get(ann, ANN_HOOK)))
+        return 0;
+    for (size_t i = 0; i < 2; i++)
+        removed |= json_object_del(ann, keys[i]) == 0;
+    return removed;
+}
+
 static void
 name_of(const json_t *obj, struct place *pl)
 {
@@ -210,6 +231,12 @@ apply_object(struct run *r, struct place *pl, json_t *obj, int *changed)
     }
     if (!oc.selected)
         return 0;
+    if (!r->lint && r->cfg->hook_annotations && !oc.denied && unstamp_hook(obj)) {
+        *changed = 1;
+        fprintf(stderr, "%s:%s:%s/%s: note: removed the chart's meta.helm.sh/release-* annotations: "
+                        "Helm puts them only on release resources, not on hooks\n",
+                pl->source, pl->doc, pl->kind, pl->name);
+    }
     r->selected++;
     r->warnings += oc.n_warnings;
     r->denials += oc.denied != 0;

@@ -43,6 +43,7 @@ struct hw_config {
     const char *files[64];
     size_t n_files;
     int strict;
+    int hook_annotations;              /* --hook-annotations (default true) */
 };
 
 /* Parses argv into cfg (defaults first). "COMMAND --help", "help COMMAND"

@@ -39,6 +39,7 @@ struct hw_policy_overrides {
     const char *label_value;
     const char *const *pull_secrets;   /* from --image-pull-secret, repeatable */
     size_t n_pull_secrets;
+    int no_hook_annotations;           /* --hook-annotations=false: hook.* modes off */
 };
 
 struct hw_policy;

@@ -235,6 +235,8 @@ check_help_is_true(enum hw_command cmd, const char *word)
             p = PARSE(word, flag, "x");
         else if (strcmp(flag, "--max-request-bytes") == 0)
             p = PARSE(word, flag, "2048");
+        else if (strcmp(flag, "--hook-annotations") == 0)
+            p = PARSE(word, flag, "false");
         else
             p = PARSE(word, flag, "8");
         ck_assert_msg(p.rc == 0, "%s --help lists %s, which it refuses: %s", word, flag, p.err.msg);

@@ -213,8 +213,17 @@ START_TEST(test_policy_warns_about_a_release_resource_that_is_not_a_hook)
     ck_assert_int_eq(r.oc.n_findings, 1);
     ck_assert_int_eq(r.oc.findings[0].rule, HW_RULE_NOT_A_HOOK);
     ck_assert_int_eq(r.oc.denied, 0);
+    /* Helm stamps release resources only, after it sorted hooks: a
+     * helm.sh/hook next to the stamp came too late to make a hook. */
     run(p, JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\",\"helm.sh/hook\":\"pre-install\"}",
                TEMPLATE("Never")), "CREATE", &h);
+    ck_assert_int_eq(h.oc.n_findings, 1);
+    ck_assert_int_eq(h.oc.findings[0].rule, HW_RULE_NOT_A_HOOK);
+    ck_assert(has_warning(&h, "not a Helm hook: Helm installed it as a release resource; its helm.sh/hook "
+                              "was added later and is inert"));
+    run_free(&h);
+    /* A hook: helm.sh/hook and no release stamp. */
+    run(p, JOB(LABELLED ",\"annotations\":{\"helm.sh/hook\":\"pre-install\"}", TEMPLATE("Never")), "CREATE", &h);
     ck_assert_int_eq(h.oc.n_findings, 0);
     run_free(&r);
     run_free(&h);
@@ -755,6 +764,16 @@ START_TEST(test_policy_not_a_hook_deny_ratchets_on_update_and_denies_on_create)
     run(p, release, "CREATE", &r);
     ck_assert_int_eq(r.oc.denied, 1);
     ck_assert(strstr(r.oc.deny_message, "violates rule not-a-hook") != NULL);
+    run_free(&r);
+    /* A release Job whose helm.sh/hook came after Helm sorted (a Helm 3
+     * post-renderer, a webhook, an edit) is denied too, saying why. */
+    run(p, JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\",\"helm.sh/hook\":"
+               "\"pre-install,pre-upgrade\"}", TEMPLATE("Never")), "CREATE", &r);
+    ck_assert_int_eq(r.oc.denied, 1);
+    ck_assert_msg(strstr(r.oc.deny_message, "its helm.sh/hook was added later and is inert. Fix: ") != NULL,
+                  "%s", r.oc.deny_message);
+    ck_assert(strstr(r.oc.deny_message, "useHelmHooks") != NULL);
+    ck_assert(strstr(r.oc.deny_message, "Helm 4 post-renderer") != NULL);
     run_free(&r);
     /* The same legacy Job, stored before the rule existed, being relabelled. */
     run_with(p, release, release, "UPDATE", &r);

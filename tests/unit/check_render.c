@@ -203,6 +203,14 @@ START_TEST(test_render_agrees_with_the_webhook_and_changes_nothing_else)
         if (is_job(a->value)) {
             json_t *want = webhook_result(a->value);
             char *got = json_dumps(b->value, JSON_SORT_KEYS | JSON_INDENT(1));
+            json_t *ann = json_object_get(json_object_get(want, "metadata"), "annotations");
+
+            /* The one difference: a hook leaves render without the chart's
+             * own meta.helm.sh/release-* (Helm never stamps hooks). */
+            if (json_object_get(ann, "helm.sh/hook") != NULL) {
+                json_object_del(ann, "meta.helm.sh/release-name");
+                json_object_del(ann, "meta.helm.sh/release-namespace");
+            }
 
             ck_assert_msg(json_equal(want, b->value), "%s: render differs from the webhook:\n%.1500s",
                           charts[_i], got);
@@ -286,6 +294,86 @@ START_TEST(test_render_keeps_helm4_postrender_annotations)
     hw_yaml_free(so);
     free(in);
     cli_clear(&c);
+}
+END_TEST
+
+static const json_t *
+job_annotations(const struct hw_yaml_stream *st, size_t doc)
+{
+    return json_object_get(json_object_get(st->docs[doc].value, "metadata"), "annotations");
+}
+
+static const char *
+job_restart_policy(const struct hw_yaml_stream *st, size_t doc)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(
+        st->docs[doc].value, "spec"), "template"), "spec"), "restartPolicy"));
+}
+
+/* Helm 3 runs a post-renderer after it sorted hooks, on release resources
+ * only: its wrapper passes --hook-annotations=false, so the output changes
+ * only what takes effect there. Helm 4's plugin keeps the annotations. */
+START_TEST(test_render_for_helm3_adds_no_hook_annotations)
+{
+    struct cli h3 = {0}, h4 = {0};
+    struct hw_yaml_stream *s3, *s4;
+
+    run(&h3, NULL, (const char *[]){"render", "-f", data_path("atlas/input.yaml"), "--hook-annotations=false",
+                                    "--image-pull-secret", PULL_SECRET, NULL});
+    run(&h4, NULL, (const char *[]){"render", "-f", data_path("atlas/input.yaml"), "--hook-annotations", "true",
+                                    "--image-pull-secret", PULL_SECRET, NULL});
+    ck_assert_int_eq(h3.rc, 0);
+    ck_assert_int_eq(h4.rc, 0);
+    s3 = parse(h3.out, h3.out_len);
+    s4 = parse(h4.out, h4.out_len);
+    for (size_t i = 0; i < s3->n_docs; i++) {
+        if (!is_job(s3->docs[i].value))
+            continue;
+        ck_assert_ptr_null(json_object_get(job_annotations(s3, i), "helm.sh/hook"));
+        ck_assert_ptr_null(json_object_get(job_annotations(s3, i), "helm.sh/hook-delete-policy"));
+        ck_assert_str_eq(job_restart_policy(s3, i), "Never");
+        ck_assert_ptr_nonnull(strstr(h3.out, PULL_SECRET));
+        ck_assert_str_eq(json_string_value(json_object_get(job_annotations(s4, i), "helm.sh/hook")),
+                         "pre-install,pre-upgrade");
+        ck_assert_str_eq(job_restart_policy(s4, i), "Never");
+    }
+    hw_yaml_free(s3);
+    hw_yaml_free(s4);
+    cli_clear(&h3);
+    cli_clear(&h4);
+}
+END_TEST
+
+/* A chart that writes meta.helm.sh/release-* on its own Job (PostHog):
+ * render makes it a hook and drops them, so the webhook does not take the
+ * hook for a release resource; for Helm 3 (no hook) they stay. */
+START_TEST(test_render_drops_the_charts_release_stamp_from_a_job_it_makes_a_hook)
+{
+    struct cli h3 = {0}, h4 = {0};
+    struct hw_yaml_stream *s3, *s4;
+    const char *path = data_path("charts/posthog.yaml");
+    size_t jobs = 0;
+
+    run(&h4, NULL, (const char *[]){"render", "-f", path, NULL});
+    run(&h3, NULL, (const char *[]){"render", "-f", path, "--hook-annotations=false", NULL});
+    ck_assert_int_eq(h4.rc, 0);
+    ck_assert_int_eq(h3.rc, 0);
+    ck_assert_ptr_nonnull(strstr(h4.err, "note: removed the chart's meta.helm.sh/release-* annotations"));
+    s3 = parse(h3.out, h3.out_len);
+    s4 = parse(h4.out, h4.out_len);
+    for (size_t i = 0; i < s4->n_docs; i++) {
+        if (!is_job(s4->docs[i].value))
+            continue;
+        ck_assert_ptr_nonnull(json_object_get(job_annotations(s4, i), "helm.sh/hook"));
+        ck_assert_ptr_null(json_object_get(job_annotations(s4, i), "meta.helm.sh/release-name"));
+        ck_assert_ptr_nonnull(json_object_get(job_annotations(s3, i), "meta.helm.sh/release-name"));
+        jobs++;
+    }
+    ck_assert_uint_gt(jobs, 0);
+    hw_yaml_free(s3);
+    hw_yaml_free(s4);
+    cli_clear(&h3);
+    cli_clear(&h4);
 }
 END_TEST
 
@@ -589,6 +677,8 @@ hw_suite_render(void)
                         sizeof(charts) / sizeof(charts[0]));
     tcase_add_test(t, test_render_makes_the_atlas_job_a_hook_as_the_golden_file_shows);
     tcase_add_test(t, test_render_keeps_helm4_postrender_annotations);
+    tcase_add_test(t, test_render_for_helm3_adds_no_hook_annotations);
+    tcase_add_test(t, test_render_drops_the_charts_release_stamp_from_a_job_it_makes_a_hook);
     tcase_add_test(t, test_render_reads_stdin_like_a_file);
     tcase_add_test(t, test_render_writes_a_changed_json_object_as_yaml);
     tcase_add_test(t, test_render_applies_the_policy_to_list_items);
