@@ -1,5 +1,5 @@
 # hookwarden: one GNU Makefile. `make` builds build/hookwarden; `make check`
-# runs the quick tiers (unit + golden, the build's flags, the repository
+# runs the quick tier (unit + golden, the build's flags, the repository
 # standing alone); `make test` installs what it needs and runs every suite.
 # SAN=1 builds with ASan+UBSan into build/san/.
 #
