@@ -30,7 +30,8 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 HW_WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wformat=2 -Wvla
 HW_WERROR   := $(if $(filter 1,$(WERROR)),-Werror)
-HW_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
+# Expanded where used, so that a VERSION set later (mk/*.mk) is the one built in.
+HW_CPPFLAGS  = -Iinclude -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
 HW_CFLAGS   := -std=c11 -pthread $(HW_WARN) $(HW_WERROR)
 # Hardening, on every compile and link line. -fcf-protection exists on x86
 # only. _FORTIFY_SOURCE needs optimisation (glibc warns without it, which
