@@ -12,7 +12,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 # Written so that this file does not match itself.
 pattern='([.][.]|/wor[k])/shared([^A-Za-z0-9_-]|$)'
 

@@ -25,7 +25,7 @@ pass() { passed=$((passed + 1)); echo "ok   $*"; }
 flunk() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 git clone -q "$root" "$parent/hookwarden" || { flunk "git clone"; echo "0 passed, 1 failed"; exit 1; }
-cd "$parent/hookwarden"
+cd "$parent/hookwarden" || exit 1
 if [ "$(ls -A "$parent")" = hookwarden ]; then
 	pass "cloned $(git rev-parse --short HEAD) into an empty directory"
 else
@@ -62,7 +62,7 @@ else
 fi
 
 tier=check
-[ $full = 1 ] && tier=test
+[ $full = 1 ] && tier="test"
 make --no-print-directory clean >/dev/null
 start=$(date +%s)
 if make --no-print-directory "$tier" >"$parent/$tier.log" 2>&1; then

@@ -19,7 +19,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 tmp=$(mktemp -d /tmp/hw-flags.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # The caller's make flags (-j, -n, -s) must not leak into the runs below.
@@ -170,7 +170,7 @@ for d in "${dirs[@]}"; do
 		[ -e "$f" ] && [ "$(basename "$f")" != yaml-0.1.pc ] && ln -sf "$f" "$tmp/pc/"
 	done
 done
-PKG_CONFIG_LIBDIR=$tmp/pc PKG_CONFIG_PATH= make --no-print-directory BUILD="$tmp/b" all >"$tmp/nopc.out" 2>&1
+PKG_CONFIG_LIBDIR=$tmp/pc PKG_CONFIG_PATH='' make --no-print-directory BUILD="$tmp/b" all >"$tmp/nopc.out" 2>&1
 rc=$?
 if [ $rc -ne 0 ] && grep -q 'cannot find yaml-0.1: install the Debian package libyaml-dev' "$tmp/nopc.out" &&
 	! grep -q -e libmicrohttpd-dev -e libjansson-dev "$tmp/nopc.out" && [ ! -d "$tmp/b/obj" ]; then

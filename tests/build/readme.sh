@@ -14,7 +14,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 hw=$(realpath "${1:-build/hookwarden}")
 tmp=$(mktemp -d /tmp/hw-readme.XXXXXX)
 pid=""
