@@ -22,12 +22,17 @@ FUZZ_TARGETS    := request policy
 FUZZ_DIR        := build/fuzz
 FUZZ_LLVM_BIN   ?= /usr/lib/llvm-14/bin
 
+# The top Makefile's flags (HW_*: -std=c11, -pthread, warnings, pkg-config's
+# paths, hardening) with the sanitizers in place of _FORTIFY_SOURCE; the
+# user's CPPFLAGS/CFLAGS/LDFLAGS come after them, as everywhere.
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -MMD -MP
-FUZZ_CFLAGS   := -g -O1 -std=c11 -pthread $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_CPPFLAGS  = $(HW_CPPFLAGS) $(CPPFLAGS)
+FUZZ_CFLAGS    = -std=c11 -pthread $(HW_HARDEN) $(FUZZ_SAN) $(CFLAGS)
+FUZZ_LDFLAGS   = $(FUZZ_CFLAGS) -fsanitize=fuzzer $(HW_LDFLAGS) $(LDFLAGS)
 # src/ is compiled with the tree's warnings but not -Werror: a clang-only
 # warning in someone else's module must not stop the fuzzers from building.
-FUZZ_SRC_WARN := $(filter-out -Werror,$(WARN))
+FUZZ_SRC_WARN := $(HW_WARN)
+FUZZ_WARN      = $(HW_WARN) $(HW_WERROR)
 FUZZ_LIB_OBJ  := $(LIB_SRC:src/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SUPPORT  := $(FUZZ_DIR)/tests/fuzz_common.o $(FUZZ_DIR)/tests/testutil.o
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
@@ -43,19 +48,19 @@ fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SRC_WARN) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_SRC_WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_DIR)/tests/%.o: tests/fuzz/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) -c -o $@ $<
 
 # The unit tests' independent json-patch v4 applier, reused by the oracle.
 $(FUZZ_DIR)/tests/testutil.o: tests/unit/testutil.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(FUZZ_WARN) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz_%.o $(FUZZ_SUPPORT) $(FUZZ_LIB_OBJ)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 # Every seed and regression input once, as individual files (a directory
 # argument would make libFuzzer treat it as a corpus to grow).
@@ -118,16 +123,16 @@ FUZZ_COV_SRC := $(wildcard src/review.c src/scan.c src/handler.c src/policy.c sr
             $(FUZZ_COV_DIR)/tests/testutil.o $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/tests/fuzz_%.o)
 $(FUZZ_COV_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SRC_WARN) -fprofile-instr-generate -fcoverage-mapping -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_SRC_WARN) $(FUZZ_CFLAGS) -fprofile-instr-generate -fcoverage-mapping -c -o $@ $<
 $(FUZZ_COV_DIR)/tests/%.o: tests/fuzz/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_WARN) $(FUZZ_CFLAGS) -c -o $@ $<
 $(FUZZ_COV_DIR)/tests/testutil.o: tests/unit/testutil.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) -DHW_TEST_DATA='"$(CURDIR)/tests/data"' $(FUZZ_WARN) $(FUZZ_CFLAGS) -c -o $@ $<
 $(FUZZ_COV_DIR)/fuzz_%: $(FUZZ_COV_DIR)/tests/fuzz_%.o $(FUZZ_COV_DIR)/tests/fuzz_common.o \
 		$(FUZZ_COV_DIR)/tests/testutil.o $(LIB_SRC:src/%.c=$(FUZZ_COV_DIR)/obj/%.o)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -fprofile-instr-generate -pthread -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -fprofile-instr-generate -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 fuzz-cov: $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/fuzz_%)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -16,10 +16,10 @@ SOAK_LOAD        := build/soak/soakload
 .PHONY: soak soak-ci
 EXTRA_TESTS += soak-ci
 
-$(SOAK_LOAD): tests/soak/soakload.c
+$(SOAK_LOAD): tests/soak/soakload.c | pkg-check
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARN) -o $@ $< \
-	  $(shell $(PKG_CONFIG) --libs libssl libcrypto)
+	$(CC) $(HW_ALL_CPPFLAGS) $(HW_ALL_LDFLAGS) -o $@ $< \
+	  $(shell $(PKG_CONFIG) --libs libssl libcrypto) $(LDLIBS)
 
 soak: all $(SOAK_LOAD)
 	tests/soak/soak.sh $(SOAK_REQUESTS) $(BIN)

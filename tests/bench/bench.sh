@@ -3,13 +3,15 @@
 #
 # usage: tests/bench/bench.sh [main|scaling|all]       (default: main)
 #
-# main     hookwarden, nginx (the TLS limit of this machine) and the Go peer, all on
-#          127.0.0.1, each driven with the same load by shared/bench/run.sh:
+# main     hookwarden, libmicrohttpd alone (mhd-fixed), nginx (the TLS limit of this
+#          machine) and the Go peer, all on
+#          127.0.0.1, each driven with the same load by tests/bench/run.sh:
 #          closed loop (wrk) at 4 and 32 connections and a fixed rate (h2load,
 #          $RATE req/s), with the 4 KB and 8 KB CREATE reviews and a 4 KB UPDATE
 #          review (object + oldObject). One markdown table: req/s, p50, p99,
 #          fixed-rate p50/p99, server CPU-us per request, peak RSS, and the ratios
-#          hookwarden/nginx and hookwarden/Go (req/s and CPU/req).
+#          hookwarden/nginx and hookwarden/Go (req/s and CPU/req), and hookwarden's
+#          CPU/req over mhd-fixed's (the price of the work above the transport).
 # scaling  hookwarden only (issue #7 part 4): req/s and CPU/req as the body grows
 #          (4 KB, 64 KB, 256 KB, 1 MiB, 32 conns), peak RSS as connections grow
 #          (32, 256, 1000, 2000, 4 KB body).
@@ -17,20 +19,25 @@
 #
 # Servers (main): hookwarden     labelled Jobs (hookwarden.io/migration: "true"):
 #                                the real work, policy + patch; the row that counts
-#                 hookwarden-nolabel  the shared bodies as they are: allowed unchanged
-#                 nginx-tls-2w   shared/bench/nginx-serve.sh 2 workers, TLS, body read
-#                 go-json        shared/bench/peers/go-webhook (its fixed JSON work)
-# nginx and Go get the labelled bodies too, so every server reads the same bytes.
+#                 hookwarden-nolabel  the bench bodies as they are: allowed unchanged
+#                 mhd-fixed      peers/mhd-fixed: libmicrohttpd + GnuTLS reading the body
+#                                and sending a fixed answer, 2 single-thread epoll
+#                                daemons on SO_REUSEPORT (the transport alone)
+#                 nginx-tls-2w   nginx-serve.sh 2 workers, TLS, body read
+#                 go-json        peers/go-webhook (its fixed JSON work)
+# The peers get the labelled bodies too, so every server reads the same bytes.
+# Bodies: tests/data/bench/ (review-4k.json, review-8k.json, response-600.json).
 #
 # env (defaults):
 #   DURATION=5 WARMUP=2 RATE=2000 RATE_DURATION=5 THREADS=2 RATE_CLIENTS=4 ROUNDS=1
-#   SERVERS="hookwarden hookwarden-nolabel nginx-tls-2w go-json"  (main mode)
+#   SERVERS="hookwarden hookwarden-nolabel mhd-fixed nginx-tls-2w go-json"  (main mode)
 #   SCENARIOS=.            grep -E filter on scenario names (main mode), e.g. 'c32$'
 #   SCALE_SERVER=hookwarden   (or go-json / nginx-tls-2w, to try the scaling mode)
 #   SCALE_SIZES="4096 65536 262144 1048576"  SCALE_CONNS="32 256 1000 2000"
 #   SCALE_BODY_CONNS=32  SCALE_RATE=50 (fixed-rate phase of the scaling runs; runs with
 #   1000+ conns measure for at least 10 s)
-#   HOOKWARDEN_BIN=<repo>/build/hookwarden  HW_SHARED=<repo>/../shared
+#   HOOKWARDEN_BIN=<repo>/build/hookwarden  MHD_FIXED_BIN=<repo>/build/bench/mhd-fixed
+#   (both built by `make bench`)
 #   BENCH_DIR=a new /tmp/hookwarden-bench.XXXXXX: certificates, bodies, logs, results
 #   PORT_BASE=18400  SERVER_CPUS= CLIENT_CPUS= (taskset lists for run.sh; empty = unpinned)
 #
@@ -49,18 +56,16 @@ esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
-HW_SHARED=$(cd "${HW_SHARED:-$TOP/../shared}" 2>/dev/null && pwd) || {
-  echo "bench: shared material not found (HW_SHARED=${HW_SHARED:-$TOP/../shared})" >&2; exit 1; }
-SB=$HW_SHARED/bench
-[ -x "$SB/run.sh" ] || { echo "bench: $SB/run.sh missing" >&2; exit 1; }
+DATA=$TOP/tests/data/bench
 HW_BIN=${HOOKWARDEN_BIN:-$TOP/build/hookwarden}
+MHD_BIN=${MHD_FIXED_BIN:-$TOP/build/bench/mhd-fixed}
 PATH=$PATH:/usr/sbin:/sbin
 
 export DURATION=${DURATION:-5} WARMUP=${WARMUP:-2} RATE=${RATE:-2000}
 export RATE_DURATION=${RATE_DURATION:-5} THREADS=${THREADS:-2} RATE_CLIENTS=${RATE_CLIENTS:-4}
 export SERVER_CPUS=${SERVER_CPUS:-} CLIENT_CPUS=${CLIENT_CPUS:-}
 ROUNDS=${ROUNDS:-1}
-SERVERS=${SERVERS:-hookwarden hookwarden-nolabel nginx-tls-2w go-json}
+SERVERS=${SERVERS:-hookwarden hookwarden-nolabel mhd-fixed nginx-tls-2w go-json}
 SCENARIOS=${SCENARIOS:-.}
 SCALE_SERVER=${SCALE_SERVER:-hookwarden}
 SCALE_SIZES=${SCALE_SIZES:-4096 65536 262144 1048576}
@@ -125,9 +130,13 @@ server_cmd() {
       [ -n "$HW_GRACE" ] && CMD+=(--shutdown-grace-period 0)
       [ -n "$HW_CONNLIMIT" ] && [ $(($3 + 64)) -gt "$HW_CONNLIMIT" ] &&
         CMD+=(--connection-limit $(($3 + 64))) ;;
+    mhd-fixed)
+      [ -x "$MHD_BIN" ] || { SKIP="$MHD_BIN not built (make bench builds it)"; return; }
+      CMD=("$MHD_BIN" -p "$2" -m reuseport -n 2 -H fixed -r "$DATA/response-600.json"
+           -c "$CERT" -k "$KEY") ;;
     nginx-tls-2w)
       command -v nginx >/dev/null 2>&1 || { SKIP="nginx not installed"; return; }
-      CMD=("$SB/nginx-serve.sh" 2 "$2" tls read) ;;
+      CMD=("$HERE/nginx-serve.sh" 2 "$2" tls read) ;;
     go-json)
       [ -x "$BENCH_DIR/go-webhook" ] || { SKIP="Go peer not built (see logs/go-build.log)"; return; }
       CMD=("$BENCH_DIR/go-webhook" -addr "127.0.0.1:$2" -cert "$CERT" -key "$KEY") ;;
@@ -151,12 +160,12 @@ hw_flags() {
   [ -n "$HW_CONNLIMIT" ] || HW_CONNLIMIT=""
 }
 
-# The Go peer, built the way shared/bench/bench-all.sh builds it: GOPATH mode, offline
-# (stdlib only), caches in $BENCH_DIR because the source folder may be read-only.
+# The Go peer, with Debian's Go: GOPATH mode, offline (it imports the standard library
+# only), caches in $BENCH_DIR because the source tree may be read-only.
 build_go_peer() {
   want go-json || return 0
   command -v go >/dev/null 2>&1 || return 0
-  (cd "$SB/peers/go-webhook" && GO111MODULE=off GOFLAGS='' GOPROXY=off GOPATH="$BENCH_DIR/gopath" \
+  (cd "$HERE/peers/go-webhook" && GO111MODULE=off GOFLAGS='' GOPROXY=off GOPATH="$BENCH_DIR/gopath" \
      GOCACHE="$BENCH_DIR/gocache" go build -o "$BENCH_DIR/go-webhook" .) >"$BENCH_DIR/logs/go-build.log" 2>&1 ||
     log "Go peer build failed, see $BENCH_DIR/logs/go-build.log"
 }
@@ -185,7 +194,7 @@ run_one() {
     # whole process group, so run.sh's EXIT trap still stops the server).
     BODY=$body CONNS=$conns RATE=$rate DURATION=$dur RESULTS="$BENCH_DIR/results-$mode.tsv" \
       TAG="$scen r$round" timeout -k 10 $((WARMUP + dur + RATE_DURATION + 60)) \
-      "$SB/run.sh" -n "$name" "$port" -- "${CMD[@]}" >"$BENCH_DIR/logs/$id.out" 2>"$BENCH_DIR/logs/$id.err" &
+      "$HERE/run.sh" -n "$name" "$port" -- "${CMD[@]}" >"$BENCH_DIR/logs/$id.out" 2>"$BENCH_DIR/logs/$id.err" &
     CUR_PID=$!
     wait "$CUR_PID"; rc=$?
     CUR_PID=""
@@ -216,17 +225,17 @@ B=$BENCH_DIR/bodies
 # ---------------------------------------------------------------- plans
 # main: "scenario|conns|labelled body|unlabelled body"
 main_plan() {
-  variant "$SB/review-4k.json" "$B/create-4k.json" --label
-  variant "$SB/review-8k.json" "$B/create-8k.json" --label
-  variant "$SB/review-4k.json" "$B/update-4k.json" --label --update
-  variant "$SB/review-4k.json" "$B/update-4k-nolabel.json" --update
+  variant "$DATA/review-4k.json" "$B/create-4k.json" --label
+  variant "$DATA/review-8k.json" "$B/create-8k.json" --label
+  variant "$DATA/review-4k.json" "$B/update-4k.json" --label --update
+  variant "$DATA/review-4k.json" "$B/update-4k-nolabel.json" --update
   local c k
   PLAN=()
   for c in 4 32; do
     for k in create-4k create-8k update-4k; do
       case $k in
-        create-4k) PLAN+=("$k-c$c|$c|$B/create-4k.json|$SB/review-4k.json") ;;
-        create-8k) PLAN+=("$k-c$c|$c|$B/create-8k.json|$SB/review-8k.json") ;;
+        create-4k) PLAN+=("$k-c$c|$c|$B/create-4k.json|$DATA/review-4k.json") ;;
+        create-8k) PLAN+=("$k-c$c|$c|$B/create-8k.json|$DATA/review-8k.json") ;;
         update-4k) PLAN+=("$k-c$c|$c|$B/update-4k.json|$B/update-4k-nolabel.json") ;;
       esac
     done
@@ -241,7 +250,7 @@ scaling_plan() {
   local s c base
   PLAN=()
   for s in $SCALE_SIZES; do
-    python3 "$HERE/bodies.py" size "$SB/make-review.py" $((s - 64)) "$B/size-$s-nolabel.json" || exit 1
+    python3 "$HERE/bodies.py" size "$HERE/make-review.py" $((s - 64)) "$B/size-$s-nolabel.json" || exit 1
     variant "$B/size-$s-nolabel.json" "$B/size-$s.json" --label
     PLAN+=("body-$s-c$SCALE_BODY_CONNS|$SCALE_BODY_CONNS|$B/size-$s.json")
   done
@@ -263,7 +272,7 @@ raise_nofile() {
 
 # ---------------------------------------------------------------- the run
 need_tools
-"$SB/gen-cert.sh" "$BENCH_DIR/certs" || exit 1
+"$HERE/gen-cert.sh" "$BENCH_DIR/certs" || exit 1
 build_go_peer
 # Run a copy of the binary: the same one for every run, even if the tree is rebuilt meanwhile.
 if [ -x "$HW_BIN" ]; then
@@ -275,7 +284,7 @@ hw_flags
 TABLE=$BENCH_DIR/bench-table.md; : >"$TABLE"
 PER_RUN=$((WARMUP + DURATION + RATE_DURATION + 3))
 T0=$(date +%s)
-log "BENCH_DIR=$BENCH_DIR  shared=$HW_SHARED"
+log "BENCH_DIR=$BENCH_DIR"
 
 if [ "$MODE" = main ] || [ "$MODE" = all ]; then
   main_plan

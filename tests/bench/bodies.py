@@ -9,13 +9,13 @@ usage:
       --update  operation UPDATE, options UpdateOptions, oldObject = a copy of object
                 (taken after --label: on `helm upgrade` the live Job carries the label too).
   bodies.py size MAKE_REVIEW_PY SIZE OUT
-      the AdmissionReview that shared/bench/make-review.py prints for SIZE, byte for byte.
+      the AdmissionReview that tests/bench/make-review.py prints for SIZE, byte for byte.
       make-review.py grows its env list one entry at a time and re-serialises each time
       (about 30 s for 256 KB, minutes for 1 MiB), so its review() builder is loaded and
       the same largest fitting entry count is found by bisection. Falls back to running
       make-review.py SIZE if its layout is not the expected one.
 
-Output is compact JSON, as kube-apiserver sends it and as the shared bodies are.
+Output is compact JSON, as kube-apiserver sends it and as tests/data/bench/ holds them.
 """
 import copy
 import json

@@ -4,7 +4,7 @@
 usage: table.py main|scaling BENCH_DIR
 
 Reads BENCH_DIR/plan-MODE.tsv (scenario, server, body bytes, conns; the order of the rows),
-BENCH_DIR/results-MODE.tsv (the TSV rows of shared/bench/run.sh; tag = "SCENARIO rROUND")
+BENCH_DIR/results-MODE.tsv (the TSV rows of tests/bench/run.sh; tag = "SCENARIO rROUND")
 and BENCH_DIR/failures.tsv (scenario, server, reason). Several rounds: medians (req/s with
 min-max). Settings come from the environment bench.sh exports.
 """
@@ -16,7 +16,7 @@ import statistics as st
 import sys
 import time
 
-REF, PEER = "nginx-tls-2w", "go-json"
+REF, PEER, MHD = "nginx-tls-2w", "go-json", "mhd-fixed"
 TARGET_P99_MS = 1.0
 
 
@@ -82,7 +82,7 @@ def header(title):
           f"kernel {platform.release()}, {pin}. Closed loop: wrk -t{env('THREADS', '2')}, "
           f"{env('DURATION', '5')} s after a {env('WARMUP', '2')} s warm-up. "
           f"Rounds: {env('ROUNDS', '1')} (medians). Loopback, TLS 1.3, HTTP/1.1 keep-alive "
-          f"(shared/bench/run.sh).")
+          f"(tests/bench/run.sh).")
     print()
 
 
@@ -118,30 +118,33 @@ def failed_cell(key, fails, notes):
 def main_table(d):
     plan, res, fails = load("main", d)
     rate = env("RATE", "2000")
-    header("hookwarden vs nginx (the limit) and the Go peer: `make bench`")
+    header("hookwarden vs libmicrohttpd alone, nginx (the limit) and the Go peer: `make bench`")
     print(f"Fixed rate: h2load --h1 -c{env('RATE_CLIENTS', '4')}, {rate} req/s in total for "
           f"{env('RATE_DURATION', '5')} s. hookwarden gets Jobs labelled "
-          f"`hookwarden.io/migration: \"true\"` (policy + patch); nginx and Go get the same bytes; "
-          f"hookwarden-nolabel gets the unlabelled shared bodies (allowed unchanged). "
-          f"Ratios: hookwarden row / nginx-tls-2w or go-json row of the same scenario; "
-          f"CPU/req ratio below 1 means hookwarden is cheaper.")
+          f"`hookwarden.io/migration: \"true\"` (policy + patch); the peers get the same bytes; "
+          f"hookwarden-nolabel gets the unlabelled bench bodies (allowed unchanged). "
+          f"mhd-fixed is libmicrohttpd + GnuTLS reading the body and sending a fixed answer "
+          f"(the transport alone). Ratios: hookwarden row / nginx-tls-2w, go-json or mhd-fixed "
+          f"row of the same scenario; a CPU/req ratio below 1 means hookwarden is cheaper.")
     print()
     print(f"| scenario | server | body B | req/s | p50 ms | p99 ms | @{rate}/s got | p50 ms | p99 ms "
           f"| CPU us/req | peak RSS MiB | errors | resp B | req/s / nginx | req/s / Go | CPU/req / nginx "
-          f"| CPU/req / Go |")
-    print("|" + "---|" * 17)
+          f"| CPU/req / Go | CPU/req / mhd |")
+    print("|" + "---|" * 18)
     notes, met, seen = [], [], []
     for scen, server, size, _conns in plan:
         s = summary(res.get((scen, server)))
         if s is None:
             print(f"| {scen_title(scen)} | {server} | {size} | {failed_cell((scen, server), fails, notes)} "
-                  + "| - " * 13 + "|")
+                  + "| - " * 14 + "|")
             continue
-        rat = ["-"] * 4
+        rat = ["-"] * 5
         if server.startswith("hookwarden"):
             r, p = summary(res.get((scen, REF))), summary(res.get((scen, PEER)))
+            m = summary(res.get((scen, MHD)))
             rat = [ratio(s["rps"], r["rps"]) if r else "-", ratio(s["rps"], p["rps"]) if p else "-",
-                   ratio(s["us"], r["us"]) if r else "-", ratio(s["us"], p["us"]) if p else "-"]
+                   ratio(s["us"], r["us"]) if r else "-", ratio(s["us"], p["us"]) if p else "-",
+                   ratio(s["us"], m["us"]) if m else "-"]
             if server == "hookwarden":
                 seen.append(scen)
                 if s["rp99"] < TARGET_P99_MS and s["rate"] >= 0.95 * float(rate):
@@ -164,7 +167,7 @@ def main_scaling(d):
     server = plan[0][1] if plan else "hookwarden"
     header(f"{server} scaling: `make bench-scaling`")
     print(f"Body axis at {plan[0][3] if plan else '?'} conns, connection axis with the smallest body. "
-          f"Bodies: shared/bench/make-review.py at the size, labelled. CPU us/KiB = CPU per request "
+          f"Bodies: tests/bench/make-review.py at the size, labelled. CPU us/KiB = CPU per request "
           f"/ body size. RSS/conn = peak RSS growth per connection over the first row.")
     print()
     print("| case | body B | conns | req/s | p50 ms | p99 ms | CPU us/req | CPU us/KiB "

@@ -458,17 +458,10 @@ deployment_memory() {
 		console.log(b(r.requests.memory), b(r.limits.memory));
 	' "$base_render"
 }
-# An AdmissionReview to load the server with: the shared Airflow fixture when
-# shared/ is beside the repository, else a small labelled Job.
+# An AdmissionReview to load the server with: the Airflow migration Job's
+# CREATE, as kube-apiserver sends it (tests/data/reviews).
 review=$tmp/review.json
-shared=${HW_SHARED:-$root/../shared}
-if [ -f "$shared/fixtures/reviews/create-airflow-v1.json" ]; then
-	cp "$shared/fixtures/reviews/create-airflow-v1.json" "$review"
-else
-	cat >"$review" <<'JSON'
-{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"00000000-0000-0000-0000-000000000001","kind":{"group":"batch","version":"v1","kind":"Job"},"resource":{"group":"batch","version":"v1","resource":"jobs"},"name":"migrate","namespace":"app","operation":"CREATE","userInfo":{"username":"helm"},"object":{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"migrate","namespace":"app","labels":{"hookwarden.io/migration":"true"}},"spec":{"template":{"spec":{"restartPolicy":"OnFailure","containers":[{"name":"atlas","image":"arigaio/atlas:0.30","args":["migrate","apply","--dir","file:///src/","-u","$(DB_URL)"]}]}}}},"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}}
-JSON
-fi
+cp "$root/tests/data/reviews/create-airflow-v1.json" "$review"
 big_review=$tmp/big-review.json
 python3 - "$review" "$big_review" <<'PY'
 import json, sys

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Writes the fuzz seed corpora from the fixtures and the golden cases.
+"""Writes the fuzz seed corpora from the test data and the golden cases.
 
-    tests/fuzz/mkseeds.py [SHARED_DIR]      (default: ../shared beside the repo)
+    tests/fuzz/mkseeds.py [DATA_DIR]      (default: tests/data)
 
 tests/fuzz/seeds/request/: every golden request (tests/data/review/*/request.json),
-the shared real-shaped reviews, and every shared fixture Job wrapped in compact
+the real-shaped reviews (tests/data/reviews/), and every chart Job
+(tests/data/jobs/) wrapped in compact
 AdmissionReviews (labelled CREATE v1, v1beta1, UPDATE with oldObject, DELETE),
 plus hand-made edge cases (nulls, escapes, NUL bytes, deep nesting, odd types).
 tests/fuzz/seeds/policy/: the built-in default, docs/policy-example.json, every
 golden policy.json, and edge cases. The output is committed; rerun after the
-fixtures change. Names are stable, so reruns give a clean diff.
+test data change. Names are stable, so reruns give a clean diff.
 """
 import json
 import os
@@ -19,7 +20,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared")
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data")
 LABEL = "hookwarden.io/migration"
 
 
@@ -62,15 +63,15 @@ def labelled(job):
 
 
 def request_seeds():
-    golden = os.path.join(ROOT, "tests", "data", "review")
+    golden = os.path.join(DATA, "review")
     for case in sorted(os.listdir(golden)):
         p = os.path.join(golden, case, "request.json")
         if os.path.isfile(p):
             write("request", "golden-" + case, open(p, "rb").read())
-    for f in sorted(os.listdir(os.path.join(SHARED, "fixtures", "reviews"))):
+    for f in sorted(os.listdir(os.path.join(DATA, "reviews"))):
         if f.endswith(".json"):
-            write("request", "shared-" + f[:-5], open(os.path.join(SHARED, "fixtures", "reviews", f), "rb").read())
-    jobs = os.path.join(SHARED, "fixtures", "jobs")
+            write("request", "review-" + f[:-5], open(os.path.join(DATA, "reviews", f), "rb").read())
+    jobs = os.path.join(DATA, "jobs")
     for f in sorted(os.listdir(jobs)):
         if not f.endswith(".json"):
             continue
@@ -133,7 +134,7 @@ def default_policy():
 def policy_seeds():
     write("policy", "default", default_policy())
     write("policy", "docs-policy-example", open(os.path.join(ROOT, "docs", "policy-example.json"), "rb").read())
-    golden = os.path.join(ROOT, "tests", "data", "review")
+    golden = os.path.join(DATA, "review")
     for case in sorted(os.listdir(golden)):
         p = os.path.join(golden, case, "policy.json")
         if os.path.isfile(p):

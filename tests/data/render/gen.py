@@ -8,10 +8,12 @@ blocks for multi-line strings), written here so the tests need nothing beyond
 the Python standard library. It is independent of src/yaml.c on purpose.
 
   gen.py yaml FILE [--indent-lists]   print the JSON object in FILE as YAML
-  gen.py charts [FIXTURES_DIR]        rewrite charts/<chart>.yaml: for each Job in
-                                      shared/fixtures/jobs, a helm-template-shaped
+  gen.py charts [JOBS_DIR]            rewrite charts/<chart>.yaml: for each Job in
+                                      JOBS_DIR (default tests/data/jobs), a helm-template-shaped
                                       stream of ConfigMap, Service, Deployment and
                                       the Job, labelled hookwarden.io/migration: "true"
+                                      (the committed streams were then varied by hand:
+                                      anchors, list indentation; a rerun undoes that)
 """
 import json
 import os
@@ -189,7 +191,7 @@ def main(argv):
             sys.stdout.write(to_yaml(json.load(f), "--indent-lists" in argv))
         return 0
     if argv and argv[0] == "charts":
-        charts(argv[1] if len(argv) > 1 else os.path.join(HERE, "../../../../shared/fixtures/jobs"))
+        charts(argv[1] if len(argv) > 1 else os.path.join(HERE, "..", "jobs"))
         return 0
     sys.stderr.write(__doc__)
     return 2
