@@ -20,7 +20,6 @@ import (
 	jsonpatch "github.com/evanphx/json-patch"
 )
 
-
 type outcome struct {
 	object     jmap    // the object after this call (nil for DELETE)
 	typed      *v1.Job // the same, typed (batch/v1 Job)
@@ -307,4 +306,3 @@ func (s *sim) normalizeMeta(obj jmap) *apiStatus {
 	}
 	return nil
 }
-

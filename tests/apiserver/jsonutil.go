@@ -378,4 +378,3 @@ func getString(m jmap, keys ...string) string {
 	s, _ := parent[keys[len(keys)-1]].(string)
 	return s
 }
-

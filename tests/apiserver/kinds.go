@@ -74,4 +74,3 @@ func resolveKind(c *config, apiVersion, kind string) (kindInfo, error) {
 	}
 	return kindInfo{gv.group, gv.version, kind, res, !c.clusterScoped, false, nil}, nil
 }
-

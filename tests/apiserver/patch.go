@@ -293,4 +293,3 @@ func rootOp(doc []byte, op jsonpatch.Operation, kind string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-

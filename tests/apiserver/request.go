@@ -158,4 +158,3 @@ func (s *sim) buildRequest(obj jmap, uid string) ([]byte, string, error) {
 	}
 	return buf.Bytes(), uid, nil
 }
-

@@ -383,4 +383,3 @@ func denial(webhook string, result *statusFields) *apiStatus {
 	}
 	return &apiStatus{st.reason, int(st.code), msg, exitDenied}
 }
-

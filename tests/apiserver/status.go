@@ -122,4 +122,3 @@ func (w *warnings) flush() {
 	}
 	w.out = nil
 }
-

@@ -128,7 +128,6 @@ func genericServerError(r *rawResponse) error {
 	return fmt.Errorf("the server responded with the status code %d but did not return more information", r.status)
 }
 
-
 // setupClient builds the HTTP client like util/webhook/client.go does with
 // client-go's rest config: TLS >= 1.2, CA bundle as the only roots when given,
 // ALPN pinned to http/1.1, QPS unlimited, 30s client timeout.
@@ -196,4 +195,3 @@ func (s *sim) setupClient() int {
 	s.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return exitOK
 }
-

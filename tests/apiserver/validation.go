@@ -347,13 +347,14 @@ func validateObjectMetaUpdate(m, old *v1.ObjectMeta, p string) []fieldError {
 	errs = append(errs, immutableIfChanged(p+".name", m.Name, old.Name)...)
 	errs = append(errs, immutableIfChanged(p+".namespace", m.Namespace, old.Namespace)...)
 	errs = append(errs, immutableIfChanged(p+".uid", string(m.UID), string(old.UID))...)
+	// Times print as metav1.Time's String (time.Time's), unquoted.
 	if !m.CreationTimestamp.Equal(&old.CreationTimestamp) {
-		errs = append(errs, immutable(p+".creationTimestamp", m.CreationTimestamp.UTC().Format("2006-01-02 15:04:05 -0700 MST")))
+		errs = append(errs, immutable(p+".creationTimestamp", v1.Time{Time: m.CreationTimestamp.UTC()}))
 	}
 	if !m.DeletionTimestamp.Equal(old.DeletionTimestamp) {
 		var v interface{}
 		if m.DeletionTimestamp != nil {
-			v = m.DeletionTimestamp.UTC().Format("2006-01-02 15:04:05 -0700 MST")
+			v = v1.Time{Time: m.DeletionTimestamp.UTC()}
 		}
 		errs = append(errs, immutable(p+".deletionTimestamp", v))
 	}
