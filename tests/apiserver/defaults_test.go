@@ -167,7 +167,7 @@ func TestImagePullPolicyFollowsTheTag(t *testing.T) {
 	for image, want := range map[string]string{
 		"nginx": "Always", "nginx:latest": "Always", "nginx:1.25": "IfNotPresent",
 		"registry:5000/team/app": "Always", "registry:5000/team/app:v2": "IfNotPresent",
-		"app@sha256:0123456789012345678901234567890123456789012345678901234567890123": "IfNotPresent",
+		"app@sha256:0123456789012345678901234567890123456789012345678901234567890123":        "IfNotPresent",
 		"app:latest@sha256:0123456789012345678901234567890123456789012345678901234567890123": "Always",
 		"Upper/Case": "IfNotPresent", "": "IfNotPresent",
 	} {

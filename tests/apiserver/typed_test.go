@@ -36,10 +36,10 @@ func TestUnknownAndMiscasedFieldsAreDropped(t *testing.T) {
 
 func TestWrongTypesAreDecodeErrors(t *testing.T) {
 	cases := map[string]string{
-		`{"spec":{"template":{"spec":{"terminationGracePeriodSeconds":"30"}}}}`: "json: cannot unmarshal string into Go struct field PodSpec.spec.template.spec.terminationGracePeriodSeconds of type int64",
-		`{"spec":{"backoffLimit":1.5}}`:                                         "json: cannot unmarshal number 1.5 into Go struct field JobSpec.spec.backoffLimit of type int32",
-		`{"metadata":{"labels":{"a":1}}}`:                                       "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string",
-		`{"spec":{"template":{"spec":{"restartPolicy":["Never"]}}}}`:            "json: cannot unmarshal array into Go struct field PodSpec.spec.template.spec.restartPolicy of type v1.RestartPolicy",
+		`{"spec":{"template":{"spec":{"terminationGracePeriodSeconds":"30"}}}}`:                   "json: cannot unmarshal string into Go struct field PodSpec.spec.template.spec.terminationGracePeriodSeconds of type int64",
+		`{"spec":{"backoffLimit":1.5}}`:                                                           "json: cannot unmarshal number 1.5 into Go struct field JobSpec.spec.backoffLimit of type int32",
+		`{"metadata":{"labels":{"a":1}}}`:                                                         "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string",
+		`{"spec":{"template":{"spec":{"restartPolicy":["Never"]}}}}`:                              "json: cannot unmarshal array into Go struct field PodSpec.spec.template.spec.restartPolicy of type v1.RestartPolicy",
 		`{"spec":{"template":{"spec":{"containers":[{"resources":{"limits":{"cpu":"lots"}}}]}}}}`: "quantities must match the regular expression",
 	}
 	for in, want := range cases {
