@@ -155,7 +155,7 @@ func TestUpdateImmutableFields(t *testing.T) {
 			p := v1.PodReplacementPolicy("Failed")
 			j.Spec.PodReplacementPolicy = &p
 		},
-		`spec.completions: Invalid value: 2: field is immutable`: func(j *v1.Job) { j.Spec.Completions = i32(2) },
+		`spec.completions: Invalid value: 2: field is immutable`:   func(j *v1.Job) { j.Spec.Completions = i32(2) },
 		`metadata.uid: Invalid value: "other": field is immutable`: func(j *v1.Job) { j.UID = "other" },
 	}
 	for want, change := range cases {
