@@ -6,10 +6,10 @@ set -eu
 
 BUILD="gcc make pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev libyaml-dev check"
 # Tests: valgrind, curl, python3, openssl and gnutls-cli for TLS probes,
-# clang + compiler-rt for libFuzzer and sanitizers, Go for admission-sim
+# clang + compiler-rt for libFuzzer and sanitizers, Go for admission-sim (tests/apiserver)
 # (its build.sh installs the Go packages it needs), kubectl and npm for deploy/.
 TEST="valgrind curl python3 openssl gnutls-bin clang libclang-rt-14-dev golang-go \
-golang-github-evanphx-json-patch-dev golang-k8s-sigs-yaml-dev nodejs"
+golang-github-evanphx-json-patch-dev golang-k8s-sigs-yaml-dev golang-k8s-sigs-json-dev nodejs"
 
 want=$BUILD
 [ "${1:-test}" = build ] || want="$BUILD $TEST"

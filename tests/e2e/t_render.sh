@@ -61,7 +61,7 @@ PY
 hw_start render --image-pull-secret "$SECRET" || { fail "webhook starts for the render comparison"; return; }
 
 # ---- every fixture: render = webhook ----
-for f in "$HW_SHARED"/fixtures/jobs/*.json; do
+for f in "$HW_DATA"/jobs/*.json; do
   n=$(basename "$f" .json)
   J="$RD/$n"
   hw_label "$f" >"$J.json"
