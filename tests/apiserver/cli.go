@@ -129,6 +129,9 @@ func runReview(args []string, requestOnly bool) int {
 		return code
 	}
 	if requestOnly {
+		if s.status != nil {
+			return s.fail(s.status)
+		}
 		body, _, err := s.buildRequest(s.object, c.uid)
 		if err != nil {
 			return usageErr("%v", err)
@@ -246,6 +249,9 @@ func runDefault(args []string) int {
 	s, code := newSim(c, true)
 	if s == nil {
 		return code
+	}
+	if s.status != nil {
+		return s.fail(s.status)
 	}
 	if s.typed == nil {
 		return usageErr("default knows batch/v1 Job only; %s is %s %s", c.file, s.kind.group+"/"+s.kind.version, s.kind.kind)
