@@ -7,10 +7,12 @@ set -eu
 BUILD="gcc make pkg-config libmicrohttpd-dev libgnutls28-dev libjansson-dev libssl-dev libyaml-dev check"
 # Tests: valgrind, curl, python3, openssl and gnutls-cli for TLS probes,
 # clang + compiler-rt for libFuzzer and sanitizers, Go for admission-sim
-# (its build.sh installs the Go packages it needs), kubectl and npm for deploy/,
-# promtool (in prometheus) and python3-yaml for deploy/monitoring.
+# (tests/apiserver; its build.sh installs the Go packages it needs), kubectl
+# and npm for deploy/, promtool (in prometheus) and python3-yaml for
+# deploy/monitoring.
 TEST="valgrind curl python3 openssl gnutls-bin clang libclang-rt-14-dev golang-go \
-golang-github-evanphx-json-patch-dev golang-k8s-sigs-yaml-dev nodejs prometheus python3-yaml"
+golang-github-evanphx-json-patch-dev golang-k8s-sigs-yaml-dev golang-k8s-sigs-json-dev nodejs \
+prometheus python3-yaml"
 
 want=$BUILD
 [ "${1:-test}" = build ] || want="$BUILD $TEST"

@@ -13,7 +13,11 @@
 # 4. certs/make-overlay.sh makes overlays that render, validate and carry a CA
 #    that signed the Secret's certificate, and rotates with overlap;
 # 5. hookwarden serves /healthz and /readyz with exactly the rendered
-#    Deployment's arguments and files, and stops cleanly on SIGTERM;
+#    Deployment's arguments and files, and stops cleanly on SIGTERM; then
+#    admission-sim (tests/apiserver) calls it as kube-apiserver would from the
+#    rendered MutatingWebhookConfiguration (caBundle, Service name, rules,
+#    selectors, failurePolicy) of the make-overlay and failure-policy-ignore
+#    overlays;
 # 6. `make install DESTDIR=... PREFIX=/usr` gives a binary that runs --version;
 # 7. the image build, emulated: the .dockerignore context builds, and the binary
 #    runs (--version, then serve with the Deployment's paths) as uid 65532 in a
@@ -583,6 +587,111 @@ if [ "$have_hw" = 1 ] && [ -f "$policy" ] && [ -f "$tmp/ov-default/tls.crt" ]; t
 	serve_smoke "serve with the rendered Deployment's arguments" "$port" 1 "$hw" "${args[@]}"
 elif [ "$have_hw" = 1 ]; then
 	flunk "serve with the rendered Deployment's arguments (no policy or overlay certificates from the steps above)"
+fi
+
+# ------------------- 5b. admission as kube-apiserver calls it (admission-sim) ----
+# The rendered MutatingWebhookConfiguration decides: its caBundle is the only
+# trusted root, TLS is verified for <service>.<namespace>.svc, and its rules,
+# namespaceSelector and objectSelector pick the requests.
+sim=
+if [ "$can_serve" = 1 ]; then
+	if sim=$("$root/tests/apiserver/cached.sh" "$root/build/tools" 2>"$tmp/sim-build.log"); then
+		pass "admission-sim builds from tests/apiserver"
+	else
+		flunk "admission-sim builds from tests/apiserver"
+		sed 's/^/    /' "$tmp/sim-build.log" | tail -20
+		sim=
+	fi
+fi
+# sim_serve TLS_DIR: hookwarden with the Deployment's arguments and TLS_DIR's
+# pair; sets sim_port and server_pid.
+sim_serve() {
+	local etc=$tmp/etc-sim
+	rm -rf "$etc"
+	install_files "$etc"
+	cp "$1/tls.crt" "$1/tls.key" "$etc/tls/"
+	sim_port=$(free_port)
+	mapfile -t args < <(deployment_args "$etc" "$sim_port")
+	"$hw" "${args[@]}" >"$tmp/sim-serve.log" 2>&1 &
+	server_pid=$!
+	for _ in $(seq 1 50); do
+		curl -fsS --max-time 2 --cacert "$1/ca.crt" "https://localhost:$sim_port/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	sed 's/^/    /' "$tmp/sim-serve.log" | tail -10
+	return 1
+}
+sim_stop() {
+	kill -TERM "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+# sim_call CONFIG NS JOB: admission-sim review through CONFIG; stdout, stderr
+# and the exit code in $tmp/sim.{out,err,rc}.
+sim_call() {
+	local rc=0
+	"$sim" review --webhook-config "$1" --url "https://127.0.0.1:$sim_port" -n "$2" -f "$3" \
+		>"$tmp/sim.out" 2>"$tmp/sim.err" || rc=$?
+	echo "$rc" >"$tmp/sim.rc"
+}
+sim_expect() { # LABEL RC GREP-PATTERN-ON-STDERR (or "") PYTHON-CHECK-ON-STDOUT (or "")
+	local label=$1 want=$2 pat=$3 py=$4 rc
+	rc=$(cat "$tmp/sim.rc")
+	if [ "$rc" = "$want" ] && { [ -z "$pat" ] || grep -q -- "$pat" "$tmp/sim.err"; } &&
+		{ [ -z "$py" ] || python3 -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if ($py) else 1)" "$tmp/sim.out"; }; then
+		pass "$label"
+	else
+		flunk "$label (exit $rc, want $want)"
+		sed 's/^/    /' "$tmp/sim.err" | head -10
+	fi
+}
+if [ -n "$sim" ] && [ -f "$tmp/ov-default/tls.crt" ]; then
+	kubectl kustomize "$tmp/ov-default" >"$tmp/mwc-now.yaml" 2>"$tmp/x.err" || flunk "render the make-overlay default overlay for admission-sim"
+	python3 - "$root/tests/data/jobs/airflow-migrate.json" "$tmp" <<'PY'
+import json, sys
+job = json.load(open(sys.argv[1]))
+job["metadata"].pop("namespace", None)
+json.dump(job, open(sys.argv[2] + "/sim-plain.json", "w"))
+job["metadata"].setdefault("labels", {})["hookwarden.io/migration"] = "true"
+json.dump(job, open(sys.argv[2] + "/sim-labelled.json", "w"))
+PY
+	if sim_serve "$tmp/ov-default"; then
+		hook='o["spec"]["template"]["spec"]["restartPolicy"] == "Never" and "helm.sh/hook" in o["metadata"]["annotations"]'
+		sim_call "$tmp/mwc-now.yaml" shop "$tmp/sim-labelled.json"
+		sim_expect "admission-sim through the rendered webhook configuration: a labelled Job in a normal namespace is mutated (TLS verified by the caBundle for hookwarden.hookwarden.svc)" 0 "" "$hook"
+		sim_call "$tmp/mwc-now.yaml" shop "$tmp/sim-plain.json"
+		sim_expect "admission-sim: an unlabelled Job is not sent to the webhook (objectSelector)" 0 'not called: objectSelector' \
+			'o["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure" and "annotations" not in o["metadata"]'
+		for ns in kube-system hookwarden; do
+			sim_call "$tmp/mwc-now.yaml" "$ns" "$tmp/sim-labelled.json"
+			sim_expect "admission-sim: a labelled Job in $ns is not sent to the webhook (namespaceSelector)" 0 "not called: namespaceSelector does not match namespace \"$ns\"" \
+				'"annotations" not in o["metadata"]'
+		done
+		# Another CA in the caBundle: the call fails and failurePolicy Fail refuses the Job.
+		python3 - "$tmp/mwc-now.yaml" "$tmp/ov-custom/ca.crt" "$tmp/mwc-wrong-ca.yaml" <<'PY'
+import base64, re, sys
+text = open(sys.argv[1]).read()
+ca = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+open(sys.argv[3], "w").write(re.sub(r"caBundle: \S+", "caBundle: " + ca, text))
+PY
+		sim_call "$tmp/mwc-wrong-ca.yaml" shop "$tmp/sim-labelled.json"
+		sim_expect "admission-sim: a caBundle that did not sign the serving certificate fails the call, and failurePolicy Fail refuses the Job" 2 'x509: certificate signed by unknown authority' ""
+		sim_stop
+	else
+		flunk "hookwarden serves for admission-sim with the Deployment's arguments"
+	fi
+	# The failure-policy-ignore overlay for service hw/webhooks, with its own pair.
+	if [ -f "$tmp/ov-custom/tls.crt" ] && sim_serve "$tmp/ov-custom"; then
+		sim_call "$tmp/ov-custom.yaml" shop "$tmp/sim-labelled.json"
+		sim_expect "admission-sim through the failure-policy-ignore overlay: TLS verified for hw.webhooks.svc, the Job is mutated" 0 "" "$hook"
+		sim_stop
+		sim_call "$tmp/ov-custom.yaml" shop "$tmp/sim-labelled.json"
+		sim_expect "admission-sim through the failure-policy-ignore overlay: no replica answers, the Job is admitted unchanged (fail open)" 0 'failurePolicy Ignore: failing open' \
+			'o["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure" and "annotations" not in o["metadata"]'
+	else
+		flunk "hookwarden serves with the failure-policy-ignore overlay's certificate"
+	fi
 fi
 
 # ------------------------------------------- 6. make install ----

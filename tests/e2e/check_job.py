@@ -3,6 +3,10 @@
 
 usage: check_job.py SENT FINAL [--namespace NS] [--secret NAME]... [--unchanged]
 
+SENT is the object as the webhook received it: the manifest as kube-apiserver
+defaults it (`admission-sim default -f MANIFEST`), since admission-sim, like
+kube-apiserver, defaults the object before the call and again after it.
+
 admission-sim, like kube-apiserver, fills metadata.namespace from the
 request when the manifest has none; --namespace says which.
 

@@ -2,9 +2,10 @@
 # Shared helpers for the end-to-end parts (tests/e2e/t_*.sh). Sourced by
 # run.sh, which sets:
 #   HW_BIN     the hookwarden binary under test
-#   HW_SIM     the admission-sim binary (kube-apiserver's webhook caller)
+#   HW_SIM     the admission-sim binary (tests/apiserver: kube-apiserver's part
+#              around the webhook call: defaulting, the call, validation, store)
 #   HW_CERTS   a directory made by `hookwarden gen-certs` (ca.crt, tls.crt, tls.key)
-#   HW_SHARED  the shared/ directory (fixtures, tools)
+#   HW_DATA    tests/data (chart Jobs, reviews)
 #   HW_TMP     a scratch directory removed at the end
 # A part reports each check with ok/fail and never exits early on a
 # failed check; run.sh counts them.
@@ -61,7 +62,8 @@ hw_curl() {
   curl -s --cacert "$HW_CERTS/ca.crt" "$@" "https://127.0.0.1:$HW_PORT$path"
 }
 
-# hw_sim [admission-sim review args...]: calls the webhook like kube-apiserver.
+# hw_sim [admission-sim review args...]: calls the webhook like kube-apiserver
+# (the object is defaulted before the call and validated after it).
 hw_sim() {
   "$HW_SIM" review --url "$HW_URL" --ca "$HW_CERTS/ca.crt" "$@"
 }
@@ -77,4 +79,11 @@ labels[sys.argv[2]] = sys.argv[3]
 meta["labels"] = labels
 json.dump(job, sys.stdout)
 PY
+}
+
+# hw_default FILE [-n NS]: FILE as kube-apiserver holds it after decoding and
+# defaulting (what the webhook receives), on stdout.
+hw_default() {
+  local f=$1; shift
+  "$HW_SIM" default -f "$f" "$@"
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end suite: the real binary on 127.0.0.1 with certificates from
-# `hookwarden gen-certs`, driven through admission-sim (kube-apiserver's
-# webhook caller) and curl. Runs every tests/e2e/t_*.sh part in order and
-# ends with "N passed, M failed".
+# `hookwarden gen-certs`, driven through admission-sim (the project's
+# kube-apiserver stand-in, tests/apiserver: objects are defaulted before the
+# call and validated after it) and curl. Runs every tests/e2e/t_*.sh part in
+# order and ends with "N passed, M failed".
 #   usage: tests/e2e/run.sh [BINARY]     (default build/hookwarden)
 #   HW_E2E_QUICK=1 skips the slow parts (used for the sanitizer run).
 #   HW_E2E_ONLY=PATTERN runs only the parts whose file name matches.
@@ -10,19 +11,13 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 HW_BIN=$(realpath "${1:-$ROOT/build/hookwarden}")
-HW_SHARED=${HW_SHARED:-$(realpath "$ROOT/../shared")}
+HW_DATA="$ROOT/tests/data"
 HW_TMP=$(mktemp -d /tmp/hw-e2e.XXXXXX)
-export HW_BIN HW_SHARED HW_TMP
+export HW_BIN HW_DATA HW_TMP
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$HW_TMP"' EXIT
 
-# admission-sim, built once from Debian's Go packages and cached by source.
-SIM_SRC="$HW_SHARED/tools/admission-sim"
-SIM_CACHE=${HW_SIM_CACHE:-$ROOT/build/tools}
-HW_SIM="$SIM_CACHE/admission-sim-$(sha256sum "$SIM_SRC/main.go" | cut -c1-12)"
-if [ ! -x "$HW_SIM" ]; then
-  mkdir -p "$SIM_CACHE"
-  "$SIM_SRC/build.sh" "$HW_SIM" >"$HW_TMP/sim-build.log" 2>&1 || { cat "$HW_TMP/sim-build.log"; echo "0 passed, 1 failed"; exit 1; }
-fi
+# admission-sim, built once from Debian's Go packages and cached by source hash.
+HW_SIM=$("$ROOT/tests/apiserver/cached.sh" "${HW_SIM_CACHE:-$ROOT/build/tools}") || { echo "0 passed, 1 failed"; exit 1; }
 export HW_SIM
 
 HW_CERTS="$HW_TMP/certs"

@@ -50,8 +50,9 @@ def main():
                 conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
             n += 1
             uid = str(uuid.uuid4())
-            template["request"]["uid"] = uid
-            body = json.dumps(template)
+            # A copy per request: the workers share the template, and setting
+            # its uid in place let another thread send this thread's uid.
+            body = json.dumps(dict(template, request=dict(template["request"], uid=uid)))
             try:
                 conn.request("POST", u.path + "?timeout=10s", body, {"Content-Type": "application/json"})
                 r = conn.getresponse()

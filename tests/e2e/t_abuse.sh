@@ -303,7 +303,7 @@ if "$AB_DIR/client-certs.sh" "$HW_TMP/mtls" >"$HW_TMP/mtls.log" 2>&1; then
   M="$HW_TMP/mtls"
   hw_start mtls --client-ca-file "$M/client-ca.crt" || { fail "mtls server starts"; return; }
   job="$HW_TMP/mtls-job.json"
-  hw_label "$HW_SHARED/fixtures/jobs/mastodon-migrate.json" >"$job"
+  hw_label "$HW_DATA/jobs/mastodon-migrate.json" >"$job"
   ns=$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("metadata") or {}).get("namespace") or "default")' "$job")
   if hw_sim --cert "$M/client.crt" --key "$M/client.key" -n "$ns" -f "$job" >"$HW_TMP/mtls.out" 2>"$HW_TMP/mtls.err"; then
     ok "client CA: a certificate it signed gets the admission answer (admission-sim)"

@@ -5,22 +5,31 @@
 # with its status while the server keeps serving.
 
 hw_start core --image-pull-secret registry-credentials || { fail "server starts"; return; }
-FIX="$HW_SHARED/fixtures"
+FIX="$HW_DATA"
 ns_of() { python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("metadata") or {}).get("namespace") or "default")' "$1"; }
 
 for f in "$FIX"/jobs/*.json; do
   n=$(basename "$f" .json)
   ns=$(ns_of "$f")
   hw_label "$f" >"$HW_TMP/$n.json"
+  # What the webhook receives: the manifest as kube-apiserver defaults it.
+  hw_default "$HW_TMP/$n.json" -n "$ns" >"$HW_TMP/$n.def"
+  hw_default "$f" -n "$ns" >"$HW_TMP/$n.pdef"
   if hw_sim --server-name hookwarden.hookwarden.svc --reinvoke -n "$ns" -f "$HW_TMP/$n.json" \
        >"$HW_TMP/$n.out" 2>"$HW_TMP/$n.err"; then
     check "$n: labelled Job comes back safe and identical on reinvocation" \
-      python3 "$HERE/check_job.py" "$HW_TMP/$n.json" "$HW_TMP/$n.out" --namespace "$ns" --secret registry-credentials
+      python3 "$HERE/check_job.py" "$HW_TMP/$n.def" "$HW_TMP/$n.out" --namespace "$ns" --secret registry-credentials
   else
     fail "$n: admission-sim rejected the answer: $(tr '\n' ' ' <"$HW_TMP/$n.err")"
   fi
+  # Unlabelled: untouched by the webhook; a chart Job that omits
+  # restartPolicy (defaulted to Always) is then refused by Job validation,
+  # as a cluster refuses it.
   if hw_sim -n "$ns" -f "$f" >"$HW_TMP/$n.plain" 2>"$HW_TMP/$n.perr"; then
-    check "$n: unlabelled Job comes back untouched" python3 "$HERE/check_job.py" "$f" "$HW_TMP/$n.plain" --namespace "$ns" --unchanged
+    check "$n: unlabelled Job comes back untouched" python3 "$HERE/check_job.py" "$HW_TMP/$n.pdef" "$HW_TMP/$n.plain" --namespace "$ns" --unchanged
+  elif grep -q 'spec.template.spec.restartPolicy: Required value' "$HW_TMP/$n.perr" &&
+       python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["spec"]["template"]["spec"].get("restartPolicy") in (None, "Always") else 1)' "$f"; then
+    ok "$n: unlabelled Job without restartPolicy: refused by Job validation, as a cluster refuses it"
   else
     fail "$n: unlabelled call failed: $(tr '\n' ' ' <"$HW_TMP/$n.perr")"
   fi
@@ -34,18 +43,27 @@ hw_sim -n posthog -f "$HW_TMP/posthog-migrate.json" >/dev/null 2>"$HW_TMP/warn2.
 check "a release Job that is not a hook gets the not-a-hook warning" \
   grep -q '^Warning: not a Helm hook: this Job runs with the rollout and blocks the next upgrade' "$HW_TMP/warn2.err"
 
-# UPDATE: Helm's three-way merge re-asserts OnFailure on the stored Job.
-python3 - "$HW_TMP/airflow-migrate.out" "$HW_TMP" <<'PY'
+# UPDATE: Helm's three-way merge re-asserts OnFailure on the stored Job (the
+# Job created through the webhook, as the cluster stored it).
+hw_sim -n default -f "$HW_TMP/airflow-migrate.json" --stored "$HW_TMP/upd-old.json" >/dev/null 2>"$HW_TMP/upd-create.err" ||
+  fail "UPDATE: creating the stored Job: $(tr '\n' ' ' <"$HW_TMP/upd-create.err")"
+python3 - "$HW_TMP/upd-old.json" "$HW_TMP/upd-new.json" <<'PY'
 import json, sys
-stored = json.load(open(sys.argv[1]))
-new = json.loads(json.dumps(stored))
+new = json.load(open(sys.argv[1]))
 new["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
-json.dump(stored, open(sys.argv[2] + "/upd-old.json", "w"))
-json.dump(new, open(sys.argv[2] + "/upd-new.json", "w"))
+json.dump(new, open(sys.argv[2], "w"))
 PY
 if hw_sim --reinvoke -n default --operation UPDATE --old "$HW_TMP/upd-old.json" -f "$HW_TMP/upd-new.json" \
-     --expect "$HW_TMP/upd-old.json" >/dev/null 2>"$HW_TMP/upd.err"; then
-  ok "UPDATE restores Never and reproduces the stored template exactly"
+     >"$HW_TMP/upd.out" 2>"$HW_TMP/upd.err"; then
+  check "UPDATE restores Never and reproduces the stored template exactly" python3 -c '
+import json, sys
+def bare(v):  # the stored file keeps typed encoding'"'"'s creationTimestamp: null
+    if isinstance(v, dict):
+        return {k: bare(x) for k, x in v.items() if x is not None}
+    return [bare(x) for x in v] if isinstance(v, list) else v
+old = json.load(open(sys.argv[1])); out = json.load(open(sys.argv[2]))
+assert bare(out["spec"]["template"]) == bare(old["spec"]["template"]), "template differs from the stored one"
+' "$HW_TMP/upd-old.json" "$HW_TMP/upd.out"
 else
   fail "UPDATE: $(tr '\n' ' ' <"$HW_TMP/upd.err")"
 fi
@@ -69,7 +87,7 @@ fi
 
 if hw_sim --version v1beta1 --reinvoke -n kong -f "$HW_TMP/kong-migrate.json" >"$HW_TMP/b1.out" 2>"$HW_TMP/b1.err"; then
   check "v1beta1 reviews are answered in v1beta1 and mutate the same way" \
-    python3 "$HERE/check_job.py" "$HW_TMP/kong-migrate.json" "$HW_TMP/b1.out" --namespace kong --secret registry-credentials
+    python3 "$HERE/check_job.py" "$HW_TMP/kong-migrate.def" "$HW_TMP/b1.out" --namespace kong --secret registry-credentials
 else
   fail "v1beta1: $(tr '\n' ' ' <"$HW_TMP/b1.err")"
 fi

@@ -72,9 +72,9 @@ PY
 
 # ---- metrics: exact deltas over a known set of requests ----
 hw_curl /metrics >"$HW_TMP/m0.txt"
-hw_label "$HW_SHARED/fixtures/jobs/airflow-migrate.json" >"$HW_TMP/ops-job.json"
+hw_label "$HW_DATA/jobs/airflow-migrate.json" >"$HW_TMP/ops-job.json"
 for _ in 1 2 3; do hw_sim -n default -f "$HW_TMP/ops-job.json" >/dev/null 2>&1; done
-hw_sim -n default -f "$HW_SHARED/fixtures/jobs/airflow-migrate.json" >/dev/null 2>&1
+hw_sim -n default -f "$HW_DATA/jobs/airflow-migrate.json" >/dev/null 2>&1
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["spec"]["ttlSecondsAfterFinished"]=0; json.dump(j,sys.stdout)' \
   "$HW_TMP/ops-job.json" >"$HW_TMP/ops-ttl.json"
 hw_sim -n default -f "$HW_TMP/ops-ttl.json" >/dev/null 2>&1
@@ -120,7 +120,7 @@ check "the plain-HTTP listener refuses /mutate with 404" \
 # ---- rotation under a steady stream ----
 old_fp=$(fingerprint)
 check "the first certificate is served" test "$old_fp" = "$(file_fingerprint "$TLS/tls.crt")"
-python3 "$HERE/stream.py" --url "$HW_URL" --ca "$HW_CERTS/ca.crt" --body "$HW_SHARED/fixtures/reviews/create-airflow-v1.json" \
+python3 "$HERE/stream.py" --url "$HW_URL" --ca "$HW_CERTS/ca.crt" --body "$HW_DATA/reviews/create-airflow-v1.json" \
   --seconds 60 --workers 4 --fresh-every 10 --until-file "$HW_TMP/stop-rot" >"$HW_TMP/rot.json" &
 SPID=$!
 sleep 1
@@ -154,7 +154,7 @@ check "the expiry gauge follows the new certificate" bash -c "
 # An established keep-alive connection survives a real rotation, while a
 # new handshake gets the new certificate; probes keep their connection too.
 new_leaf 60 "$TLS/..gen4"
-check "an established keep-alive connection is not cut by a rotation" python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_SHARED/fixtures/reviews/create-airflow-v1.json" "$TLS" "$(file_fingerprint "$TLS/..gen4/tls.crt")" <<'PY'
+check "an established keep-alive connection is not cut by a rotation" python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_DATA/reviews/create-airflow-v1.json" "$TLS" "$(file_fingerprint "$TLS/..gen4/tls.crt")" <<'PY'
 import hashlib, http.client, os, ssl, sys, time
 port, ca, body, tls, want = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read(), sys.argv[4], sys.argv[5]
 ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
@@ -178,7 +178,7 @@ assert r.status == 200 and n.sock is s1, "probe closed the connection"
 PY
 
 # ---- SIGTERM during a stream ----
-python3 "$HERE/stream.py" --url "$HW_URL" --ca "$HW_CERTS/ca.crt" --body "$HW_SHARED/fixtures/reviews/create-airflow-v1.json" \
+python3 "$HERE/stream.py" --url "$HW_URL" --ca "$HW_CERTS/ca.crt" --body "$HW_DATA/reviews/create-airflow-v1.json" \
   --seconds 60 --workers 4 --fresh-every 10 --until-file "$HW_TMP/stop-term" >"$HW_TMP/term.json" &
 SPID=$!
 sleep 1
@@ -190,7 +190,7 @@ hw_curl /metrics >"$HW_TMP/m3.txt"
 check "while shutting down, the ready gauge is 0 and the 503 is counted" bash -c "
   grep -q '^hookwarden_ready 0$' '$HW_TMP/m3.txt' && ! grep -q '^hookwarden_http_errors_total{code=\"503\"} 0$' '$HW_TMP/m3.txt'"
 check "during the grace period /mutate still answers" \
-  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$HW_CERTS/ca.crt' -H 'Content-Type: application/json' --data-binary @'$HW_SHARED/fixtures/reviews/create-airflow-v1.json' https://127.0.0.1:$HW_PORT/mutate)\" = 200 ]"
+  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$HW_CERTS/ca.crt' -H 'Content-Type: application/json' --data-binary @'$HW_DATA/reviews/create-airflow-v1.json' https://127.0.0.1:$HW_PORT/mutate)\" = 200 ]"
 # Endpoints drop the pod: the stream ends well inside the 5 s grace period.
 sleep 1.5
 touch "$HW_TMP/stop-term"; wait "$SPID"
