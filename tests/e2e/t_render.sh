@@ -28,6 +28,13 @@ import json, sys
 # (the manifest) has no metadata.namespace, admission-sim filled one in;
 # it is dropped from both sides.
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
+# The one documented difference: a Job that leaves render as a hook loses
+# the chart's own meta.helm.sh/release-* (Helm never stamps hooks), which
+# the webhook, seeing the stamp, keeps.
+ann_a = (a.get("metadata") or {}).get("annotations") or {}
+if "helm.sh/hook" in ann_a and "meta.helm.sh/release-name" not in ann_a:
+    for k in ("meta.helm.sh/release-name", "meta.helm.sh/release-namespace"):
+        ((b.get("metadata") or {}).get("annotations") or {}).pop(k, None)
 if len(sys.argv) > 3:
     sent = json.load(open(sys.argv[3]))
     if not (sent.get("metadata") or {}).get("namespace"):
@@ -171,6 +178,21 @@ rc=0; HELM_PLUGIN_DIR="$PLUGIN" HOOKWARDEN_BIN="$HW_BIN" HOOKWARDEN_POLICY="$RDA
   HOOKWARDEN_LOG="$RD/plugin.log" "$plugin_cmd" <"$RDATA/lint/bad-hook.yaml" >"$RD/plugin.out" 2>/dev/null || rc=$?
 check "the plugin fails on a denial, with the message in HOOKWARDEN_LOG" \
   bash -c "[ $rc = 1 ] && [ ! -s '$RD/plugin.out' ] && grep -q 'violates rule unknown-hook-value' '$RD/plugin.log'"
+
+# ---- the Helm 3 wrapper: Helm 3 execs the post-renderer after it sorted
+# hooks, with no plugin environment; only what takes effect may change ----
+HOOKWARDEN_BIN="$HW_BIN" "$PLUGIN/helm3-post-renderer.sh" --image-pull-secret "$SECRET" \
+  <"$RDATA/atlas/input.yaml" >"$RD/helm3.yaml" 2>/dev/null
+check "the Helm 3 wrapper adds no hook annotations but sets Never and the pull secret" python3 - "$RD/helm3.yaml" <<'PY'
+import re, sys
+job = [d for d in open(sys.argv[1]).read().split("\n---\n") if re.search(r"(?m)^kind: Job$", d)][0]
+assert "helm.sh/hook" not in job, job
+assert re.search(r"(?m)^      restartPolicy: Never$", job), job
+assert "registry-credentials" in job, job
+PY
+HOOKWARDEN_BIN="$HW_BIN" "$PLUGIN/helm3-post-renderer.sh" <"$RDATA/charts/posthog.yaml" >"$RD/helm3-posthog.yaml" 2>/dev/null
+check "the Helm 3 wrapper keeps a release Job's meta.helm.sh/release-name (it stays a release resource)" \
+  grep -q 'meta.helm.sh/release-name: posthog' "$RD/helm3-posthog.yaml"
 
 # ---- failures ----
 rc=0; "$HW_BIN" render --config "$RDATA/policy-deny.json" -f "$RDATA/lint/bad-hook.yaml" \
