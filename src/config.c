@@ -49,6 +49,8 @@ static const struct option options[] = {
      "opt-in label (default hookwarden.io/migration=true)"},
     {"--max-request-bytes", C_SERVE, K_SIZE, OFF(max_request_bytes), 1024, 1ull << 30, "N",
      "largest AdmissionReview accepted (default 8388608)"},
+    {"--max-request-memory", C_SERVE, K_SIZE, OFF(max_request_memory), 65536, 1ull << 34, "N",
+     "memory for the JSON values of one AdmissionReview; past it 413 (default 2 x --max-request-bytes)"},
     {"--connection-limit", C_SERVE, K_UINT, OFF(connection_limit), 1, 1000000, "N",
      "most connections open at once (default 1024)"},
     {"--idle-timeout", C_SERVE, K_UINT, OFF(idle_timeout), 1, 3600, "SECONDS",
@@ -56,6 +58,8 @@ static const struct option options[] = {
     {"--threads", C_SERVE, K_UINT, OFF(threads), 1, 64, "N", "HTTPS workers (default: cores)"},
     {"--metrics-bind-address", C_SERVE, K_STR, OFF(metrics_bind_address), 0, 0, "HOST:PORT",
      "also serve /metrics, /healthz, /readyz over plain HTTP here"},
+    {"--reload-interval-ms", C_SERVE, K_UINT, OFF(reload_interval_ms), 1, 60000, "MS",
+     "how often the policy, certificate and key files are re-read (default 1000)"},
     {"--shutdown-grace-period", C_SERVE, K_UINT, OFF(shutdown_grace), 0, 3600, "SECONDS",
      "on SIGTERM, keep serving this long with /readyz failing (default 5)"},
     {"--shutdown-timeout", C_SERVE, K_UINT, OFF(shutdown_timeout), 0, 3600, "SECONDS",
@@ -68,6 +72,8 @@ static const struct option options[] = {
     {"--namespace", C_RENDER, K_STR, OFF(namespace_), 0, 0, "NS",
      "namespace of documents that name none (default: $HELM_NAMESPACE, else none)"},
     {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity in days (default 365)"},
+    {"--loopback", C_GEN, K_FLAG, OFF(loopback), 0, 0, NULL,
+     "also make the pair valid for localhost and 127.0.0.1 (development and tests only)"},
     {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin (repeatable)"},
     {"--strict", C_RENDER, K_FLAG, OFF(strict), 0, 0, NULL, "lint: exit 1 on any warning too"},
 };
@@ -272,7 +278,7 @@ hw_config_usage(FILE *out)
             "safe Helm hooks.\n\n"
             "usage:\n"
             "  hookwarden serve --tls-cert-file F --tls-private-key-file F [flags]\n"
-            "  hookwarden gen-certs --dir DIR --service NAME --namespace NS [--days N]\n"
+            "  hookwarden gen-certs --dir DIR --service NAME --namespace NS [--days N] [--loopback]\n"
             "  hookwarden --check --config FILE [--tls-cert-file F --tls-private-key-file F]\n"
             "  hookwarden render [-f FILE|-] [--config FILE]   apply the policy to manifests\n"
             "  hookwarden lint [-f FILE|-] [--config FILE] [--strict]\n"
