@@ -31,18 +31,23 @@ budget_malloc(size_t size)
     struct hw_budget *b = current;
     void *p;
 
-    /* Refused before allocating: a request past its budget never gets the
-     * memory it asked for. */
-    if (b != NULL && (b->exceeded || size > b->limit || b->used + size > b->limit)) {
+    /* A size that cannot fit is refused before anything is allocated. */
+    if (b != NULL && (b->exceeded || size > b->limit - b->used)) {
         b->exceeded = 1;
         return NULL;
     }
     p = malloc(size);
-    if (p != NULL && b != NULL) {
-        b->used += cost(p);
-        if (b->used > b->peak)
-            b->peak = b->used;
+    if (p == NULL || b == NULL)
+        return p;
+    /* What the block really costs decides; used never passes the limit. */
+    if (cost(p) > b->limit - b->used) {
+        free(p);
+        b->exceeded = 1;
+        return NULL;
     }
+    b->used += cost(p);
+    if (b->used > b->peak)
+        b->peak = b->used;
     return p;
 }
 
