@@ -50,7 +50,7 @@ static const struct option options[] = {
     {"--max-request-bytes", C_SERVE, K_SIZE, OFF(max_request_bytes), 1024, 1ull << 30, "N",
      "largest AdmissionReview accepted (default 8388608)"},
     {"--max-request-memory", C_SERVE, K_SIZE, OFF(max_request_memory), 65536, 1ull << 34, "N",
-     "memory for the JSON values of one AdmissionReview; past it 413 (default 2 x --max-request-bytes)"},
+     "memory for the JSON values of one AdmissionReview; past it 413 (default: --max-request-bytes, at least 4 MiB)"},
     {"--connection-limit", C_SERVE, K_UINT, OFF(connection_limit), 1, 1000000, "N",
      "most connections open at once (default 1024)"},
     {"--idle-timeout", C_SERVE, K_UINT, OFF(idle_timeout), 1, 3600, "SECONDS",

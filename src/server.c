@@ -439,6 +439,10 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
         return refuse_early(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
     hw_buf_init(&rq->body, s->opts.max_request_bytes);
+    /* The declared size at once: a body grown by doubling is copied on
+     * the way and can hold twice its size for a moment. */
+    if (cl != NULL && hw_buf_reserve(&rq->body, (size_t)strtoull(cl, NULL, 10)) != 0)
+        hw_buf_free(&rq->body);
     /* Only admissions count as in flight: they are what a drain waits for. */
     rq->inflight = 1;
     atomic_fetch_add(&s->inflight, 1);
@@ -512,6 +516,18 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
     return ret;
 }
 
+/* Ends a connection that sends far more than it may: closed at once,
+ * without the lingering close an answered client gets. */
+static enum MHD_Result
+cut_off(struct MHD_Connection *conn)
+{
+    struct track *t = track_of(conn);
+
+    if (t != NULL)
+        atomic_store(&t->requested, 2);
+    return MHD_NO;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -535,7 +551,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         /* A body where none is expected: read and dropped, up to a point. */
         rq->received += *upload_data_size;
         *upload_data_size = 0;
-        return rq->received > (1u << 20) ? MHD_NO : MHD_YES;
+        return rq->received > (1u << 20) ? cut_off(conn) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         rq->received += *upload_data_size;
@@ -547,7 +563,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         /* A chunked body can only be answered once it ends; one that goes
          * far past the limit is cut off instead of read forever. */
         if (rq->too_big && rq->received > 2 * s->opts.max_request_bytes + (1u << 20))
-            return MHD_NO;
+            return cut_off(conn);
         return MHD_YES;
     }
     if (rq->route != ROUTE_MUTATE)
@@ -1044,7 +1060,8 @@ apply_defaults(struct hw_server_options *o)
     if (o->max_request_bytes == 0)
         o->max_request_bytes = 8u << 20;
     if (o->max_request_memory == 0)
-        o->max_request_memory = HW_SERVER_MEMORY_PER_BYTE * o->max_request_bytes;
+        o->max_request_memory = o->max_request_bytes > HW_SERVER_MEMORY_MIN ? o->max_request_bytes
+                                                                            : HW_SERVER_MEMORY_MIN;
     if (o->connection_memory == 0)
         o->connection_memory = 32 * 1024;
     if (o->connection_limit == 0)

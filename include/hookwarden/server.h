@@ -20,15 +20,16 @@
 #include "hookwarden/error.h"
 #include "hookwarden/policy.h"
 
-/* The default per-request memory budget, per byte of --max-request-bytes. */
-#define HW_SERVER_MEMORY_PER_BYTE 2
+/* The default per-request memory budget: as many bytes of JSON values as
+ * the body may have bytes, and at least this much. */
+#define HW_SERVER_MEMORY_MIN (4u << 20)
 
 struct hw_server_options {
     const char *bind_address;        /* default "0.0.0.0" */
     unsigned port;                   /* default 8443; 0 picks a free port */
     size_t max_request_bytes;        /* default 8 MiB */
     size_t max_request_memory;       /* JSON values one admission may use; default
-                                      * HW_SERVER_MEMORY_PER_BYTE x max_request_bytes */
+                                      * max_request_bytes, at least HW_SERVER_MEMORY_MIN */
     size_t connection_memory;        /* per connection, for the request line and
                                       * headers (libmicrohttpd's pool); default 32 KiB */
     unsigned connection_limit;       /* total, default 1024 */

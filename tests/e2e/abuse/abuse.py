@@ -12,6 +12,7 @@ saw; the shell part decides what is acceptable. Standard library only.
   abuse.py PORT CA stall      SENT DECLARED    a body that never finishes
   abuse.py PORT CA post       FILE             one POST /mutate, status and body
   abuse.py PORT CA warm       N                N valid requests (keep-alive, one in 10 fresh)
+  abuse.py PORT CA concurrent FILE...          one POST /mutate per FILE, all at once
   abuse.py PORT CA early      TRIES BYTES [big-header]  a body of BYTES sent without waiting for
                                                the answer (no Expect: 100-continue), TRIES times;
                                                with big-header, a 40 KB header first (431)
@@ -353,6 +354,32 @@ def warm(c, n):
     return {"ok": ok, "fail": fail}
 
 
+def concurrent(c, paths):
+    """Posts every file at once, each on its own connection, the headers
+    first and then the bodies, so that all of them are in the server
+    together; returns the statuses in order."""
+    bodies = [open(p, "rb").read() for p in paths]
+    socks = [c.tls(timeout=60.0) for _ in bodies]
+    out = [None] * len(bodies)
+
+    def one(i):
+        try:
+            socks[i].settimeout(60.0)
+            socks[i].sendall(request_bytes(bodies[i]))
+            out[i] = read_response(socks[i])[0]
+        except Exception as e:  # noqa: BLE001 - a failure is the data point
+            out[i] = "error: %s" % e
+        finally:
+            socks[i].close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"statuses": out, "bytes": [len(b) for b in bodies]}
+
+
 def early(c, tries, size, big_header=False):
     """Sends a whole request with a body of size bytes without waiting,
     the way Go's HTTP client and curl -H 'Expect:' do, then reads the
@@ -400,6 +427,8 @@ def main():
         out = stall(c, int(args[0]), int(args[1]))
     elif cmd == "warm":
         out = warm(c, int(args[0]))
+    elif cmd == "concurrent":
+        out = concurrent(c, args)
     elif cmd == "early":
         out = early(c, int(args[0]), int(args[1]), len(args) > 2 and args[2] == "big-header")
     elif cmd == "post":
