@@ -298,7 +298,7 @@ hw_certs_validity(const struct hw_certs_info *info, time_t now, char *why, size_
     if (now < info->not_before) {
         hw_certs_format_time(info->not_before, when, sizeof(when));
         if (why != NULL)
-            snprintf(why, whysz, "not valid before %s", when);
+            snprintf(why, whysz, "is not valid before %s", when);
         return HW_CERTS_NOT_YET_VALID;
     }
     /* notAfter is inclusive (RFC 5280): the certificate is valid during

@@ -65,9 +65,38 @@ struct hw_reload {
     int stop, kick;
 };
 
+/* ---- table of contents: the static functions, in order ---- */
+static time_t wall_now(const struct hw_reload *r);
+static int same(const struct hw_buf *a, const struct hw_buf *b);
+static void buf_move(struct hw_buf *dst, struct hw_buf *src);
+static void buf_wipe(struct hw_buf *b);
+static const char *path_of(const struct hw_reload *r, enum hw_metrics_reload kind);
+static void report(struct hw_reload *r, enum hw_metrics_reload kind, const char *msg);
+static void settle(struct hw_reload *r, enum hw_metrics_reload kind, int loud);
+static void swap_policy(struct hw_reload *r, struct hw_policy *p);
+static void consider_policy(struct hw_reload *r, struct hw_buf *text);
+static void check_policy(struct hw_reload *r);
+static void candidate_clear(struct candidate *c);
+static void candidate_set(struct hw_reload *r, struct hw_buf *cert, struct hw_buf *key);
+static void log_pair(const struct hw_reload *r, const char *msg, const struct hw_certs_info *info,
+                     long long waited);
+static void note_served(struct hw_reload *r, const struct hw_certs_info *info);
+static void adopt_candidate(struct hw_reload *r);
+static void note_waiting(struct hw_reload *r, const char *why);
+static int served_expired(struct hw_reload *r);
+static void consider_candidate(struct hw_reload *r);
+static void check_certificate(struct hw_reload *r);
+static int load_policy(struct hw_reload *r, struct hw_error *err);
+static int load_pair(struct hw_reload *r, struct hw_certs_pair *pair, struct hw_error *err);
+static void *poll_main(void *arg);
+
 static const char *const refused_msg[2] = {
     "policy reload refused; keeping the current policy",
     "certificate reload refused; keeping the current certificate",
+};
+static const char *const back_msg[2] = {
+    "policy file is the policy in service again",
+    "certificate files hold the pair in service again",
 };
 
 /* ---- small helpers ---- */
@@ -138,9 +167,8 @@ settle(struct hw_reload *r, enum hw_metrics_reload kind, int loud)
     struct problem *pb = &r->problems[kind];
 
     if (pb->active && loud)
-        hw_log(HW_LOG_INFO, kind == HW_RELOAD_POLICY ? "policy file is the policy in service again"
-                                                     : "certificate files hold the pair in service again",
-               "{s:s, s:s}", "file", path_of(r, kind), "previous_error", pb->msg);
+        hw_log(HW_LOG_INFO, back_msg[kind], "{s:s, s:s}", "file", path_of(r, kind),
+               "previous_error", pb->msg);
     pb->active = 0;
     buf_wipe(&pb->bytes);
     pb->has_bytes = 0;
@@ -269,7 +297,8 @@ log_pair(const struct hw_reload *r, const char *msg, const struct hw_certs_info 
     else
         hw_log(HW_LOG_INFO, msg, "{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "subject", info->subject,
                "sans", info->sans, "sha256", info->sha256, "not_after", (json_int_t)info->not_after,
-               "validity", validity, "file", r->opts.cert_path, "waited_seconds", (json_int_t)waited);
+               "validity", validity, "file", r->opts.cert_path, "waited_seconds",
+               (json_int_t)waited);
 }
 
 /* The pair in service now has info. */
@@ -417,7 +446,8 @@ load_pair(struct hw_reload *r, struct hw_certs_pair *pair, struct hw_error *err)
 {
     char why[96];
 
-    if (hw_file_read(r->opts.cert_path, "certificate", HW_CERTS_FILE_MAX, &r->cert_bytes, err) != 0 ||
+    if (hw_file_read(r->opts.cert_path, "certificate", HW_CERTS_FILE_MAX, &r->cert_bytes,
+                     err) != 0 ||
         hw_file_read(r->opts.key_path, "private key", HW_CERTS_FILE_MAX, &r->key_bytes, err) != 0 ||
         hw_certs_parse(r->cert_bytes.data ? r->cert_bytes.data : "", r->cert_bytes.len,
                        r->key_bytes.data ? r->key_bytes.data : "", r->key_bytes.len,
@@ -579,7 +609,8 @@ hw_reload_is_ready(struct hw_reload *r, char *why, size_t whysz)
         return 0;
     }
     if (r->opts.cert_path != NULL &&
-        (!have_pair || hw_certs_validity(&info, wall_now(r), reason, sizeof(reason)) != HW_CERTS_VALID)) {
+        (!have_pair ||
+         hw_certs_validity(&info, wall_now(r), reason, sizeof(reason)) != HW_CERTS_VALID)) {
         if (why != NULL)
             snprintf(why, whysz, "serving certificate %s", have_pair ? reason : "missing");
         return 0;

@@ -115,8 +115,69 @@ struct request {
     struct hw_server *srv;
 };
 
-static void mark_requested(struct MHD_Connection *conn);
+/* ---- table of contents: the static functions, in order ---- */
+static double elapsed(const struct timespec *start);
+static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                         gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                         gnutls_privkey_t *pkey);
+static void creds_free(struct creds *c);
+static struct creds *creds_new(const struct hw_certs_pair *pair, struct hw_error *err);
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct hw_server *s,
+                                     struct hw_response *res, const char *allow);
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct hw_server *s,
+                                  enum hw_error_code code, const char *msg, const char *allow,
+                                  const char *method, const char *url);
+static int is_ready(const struct hw_server *s, char *why, size_t whysz);
+static enum MHD_Result serve_get(struct MHD_Connection *conn, struct hw_server *s,
+                                 enum route route);
+static int client_verified(struct MHD_Connection *conn, char *why, size_t whysz);
+static enum route route_of(const char *url);
+static int is_json(const char *ct);
+static enum MHD_Result refuse_early(struct MHD_Connection *conn, struct hw_server *s,
+                                    enum hw_error_code code, const char *msg, const char *allow,
+                                    const char *method, const char *url);
+static enum MHD_Result begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq,
+                             const char *url, const char *method);
+static void decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
+                   struct hw_response *res);
+static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct hw_server *s,
+                                     struct request *rq);
+static enum MHD_Result cut_off(struct MHD_Connection *conn);
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls);
+static enum MHD_Result on_plain_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                        const char *method, const char *version,
+                                        const char *upload_data, size_t *upload_data_size,
+                                        void **con_cls);
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe);
+static void track_link(struct worker *w, struct track *t);
+static void track_unlink(struct worker *w, struct track *t);
+static struct track *pending_of(struct worker *w, int fd);
 static struct track *track_of(struct MHD_Connection *conn);
+static void close_gracefully(struct hw_server *s, struct track *t);
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe);
+static void mark_requested(struct MHD_Connection *conn);
+static void cut(struct track *t);
+static struct track *oldest_waiting(struct worker *w, double older);
+static void sweep_deadline(struct hw_server *s);
+static int evict_one(struct hw_server *s);
+static void forget_vanished(struct hw_server *s, int fd);
+static void on_mhd_error(void *cls, const char *fmt, va_list ap);
+static int listen_on(const char *addr, unsigned port, unsigned *bound, struct hw_error *err);
+static struct worker *least_loaded(struct hw_server *s, int *total);
+static void hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl);
+static void accept_all(struct hw_server *s);
+static void *acceptor_main(void *arg);
+static struct MHD_Daemon *start_worker(struct hw_server *s, struct worker *w, unsigned per_worker);
+static struct MHD_Daemon *start_plain(struct hw_server *s, struct hw_error *err);
+static void apply_defaults(struct hw_server_options *o);
+static int start_workers(struct hw_server *s, struct hw_error *err);
+static void stop_workers(struct hw_server *s);
+static void free_credentials(struct hw_server *s);
 
 /* The callback has no user pointer, so the live credentials are the one
  * file-level variable; a process runs one server. */
@@ -826,7 +887,8 @@ forget_vanished(struct hw_server *s, int fd)
             next = t->next;
             if (t->conn != NULL)
                 continue;
-            if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino || st.st_dev != t->dev) {
+            if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
+                st.st_dev != t->dev) {
                 track_unlink(w, t);
                 free(t);
             }

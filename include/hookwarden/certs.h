@@ -56,7 +56,7 @@ enum hw_certs_validity { HW_CERTS_VALID = 0, HW_CERTS_NOT_YET_VALID, HW_CERTS_EX
 /*
  * Where now falls in info's validity window. When it is outside, why (may
  * be NULL) says so with the date: "expired at 2026-11-27T22:49:29Z" or
- * "not valid before 2026-11-27T22:49:29Z".
+ * "is not valid before 2026-11-27T22:49:29Z".
  */
 enum hw_certs_validity hw_certs_validity(const struct hw_certs_info *info, time_t now, char *why,
                                          size_t whysz);

@@ -408,11 +408,14 @@ free_port() {
 serve_smoke() {
 	local label=$1 port=$2 check_grace=$3 up=0 rc code
 	shift 3
-	local url=https://localhost:$port cacert=$tmp/ov-default/ca.crt
+	# The production pair names the Service only (gen-certs without
+	# --loopback), as kube-apiserver calls it: curl resolves that name here.
+	local url=https://hookwarden.hookwarden.svc:$port cacert=$tmp/ov-default/ca.crt
+	local rs=(--resolve "hookwarden.hookwarden.svc:$port:127.0.0.1")
 	"$@" >"$tmp/serve.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 1 50); do
-		if curl -fsS --max-time 2 --cacert "$cacert" "$url/healthz" >/dev/null 2>&1; then
+		if curl "${rs[@]}" -fsS --max-time 2 --cacert "$cacert" "$url/healthz" >/dev/null 2>&1; then
 			up=1
 			break
 		fi
@@ -422,7 +425,7 @@ serve_smoke() {
 	if [ "$up" = 1 ]; then
 		pass "$label: GET /healthz 200 over TLS verified by the generated CA"
 		check "$label: GET /readyz 200 (the readiness probe's path)" \
-			curl -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
+			curl "${rs[@]}" -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
 		# Memory against the Deployment's request and limit: 8 keep-alive
 		# connections x 50 AdmissionReviews, then the peak and current RSS.
 		local urls=() i mem req lim hwm rss idle answered
@@ -430,7 +433,7 @@ serve_smoke() {
 		for i in $(seq 1 50); do urls+=("$url/mutate?timeout=5s"); done
 		local loaders=()
 		for i in $(seq 1 8); do
-			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+			curl "${rs[@]}" -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$review" "${urls[@]}" >"$tmp/load.$i" 2>&1 &
 			loaders+=($!)
 		done
@@ -449,7 +452,7 @@ serve_smoke() {
 		# ~1.5 MiB object limit twice (object and oldObject).
 		loaders=()
 		for i in $(seq 1 8); do
-			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+			curl "${rs[@]}" -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$big_review" "$url/mutate?timeout=5s" >"$tmp/load.$i" 2>&1 &
 			loaders+=($!)
 		done
@@ -466,7 +469,7 @@ serve_smoke() {
 		if [ "$check_grace" = 1 ]; then
 			# Within the 2 s grace period: /readyz fails, the port still answers.
 			sleep 0.3
-			code=$(curl -sS --max-time 1 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>"$tmp/curl.err" || true)
+			code=$(curl "${rs[@]}" -sS --max-time 1 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>"$tmp/curl.err" || true)
 			if [ "$code" = 503 ]; then
 				pass "$label: after SIGTERM, /readyz answers 503 during the grace period"
 			else

@@ -105,7 +105,7 @@ START_TEST(test_certs_validity_window_is_said_with_dates)
     info.not_after = 1767225599;   /* 2025-12-31T23:59:59Z */
     ck_assert_int_eq(hw_certs_validity(&info, info.not_before - 1, why, sizeof(why)),
                      HW_CERTS_NOT_YET_VALID);
-    ck_assert_str_eq(why, "not valid before 2025-12-01T00:00:00Z");
+    ck_assert_str_eq(why, "is not valid before 2025-12-01T00:00:00Z");
     ck_assert_int_eq(hw_certs_validity(&info, info.not_before, why, sizeof(why)), HW_CERTS_VALID);
     /* notAfter is the last valid second (RFC 5280). */
     ck_assert_int_eq(hw_certs_validity(&info, info.not_after, why, sizeof(why)), HW_CERTS_VALID);

@@ -39,7 +39,7 @@ __tsan_default_options(void)
 static char dir[64];
 static struct hw_certs_pair pair;
 static struct hw_policy *policy;
-static int ready_answer;
+static _Atomic int ready_answer;  /* written by the test, read by workers */
 
 static struct hw_policy *
 test_policy(void *ctx)
