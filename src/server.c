@@ -82,9 +82,10 @@ struct track {
 struct worker {
     struct hw_server *srv;
     struct MHD_Daemon *daemon;
-    _Atomic int connections;  /* tracks in the list: pending and started */
-    pthread_mutex_t lock;     /* guards the list against the acceptor */
-    struct track *tracks;
+    _Atomic int connections;  /* tracks in both lists */
+    pthread_mutex_t lock;     /* guards the lists against the acceptor */
+    struct track *pending;    /* handed over, not started: usually none or one */
+    struct track *tracks;     /* started */
 };
 
 struct hw_server {
@@ -134,6 +135,7 @@ static enum MHD_Result serve_get(struct MHD_Connection *conn, struct hw_server *
 static int client_verified(struct MHD_Connection *conn, char *why, size_t whysz);
 static enum route route_of(const char *url);
 static int is_json(const char *ct);
+static int has_body(struct MHD_Connection *conn);
 static enum MHD_Result refuse_early(struct MHD_Connection *conn, struct hw_server *s,
                                     enum hw_error_code code, const char *msg, const char *allow,
                                     const char *method, const char *url);
@@ -153,8 +155,8 @@ static enum MHD_Result on_plain_request(void *cls, struct MHD_Connection *conn, 
                                         void **con_cls);
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe);
-static void track_link(struct worker *w, struct track *t);
-static void track_unlink(struct worker *w, struct track *t);
+static void track_link(struct track **list, struct track *t);
+static void track_unlink(struct track **list, struct track *t);
 static struct track *pending_of(struct worker *w, int fd);
 static struct track *track_of(struct MHD_Connection *conn);
 static void close_gracefully(struct hw_server *s, struct track *t);
@@ -442,6 +444,18 @@ is_json(const char *ct)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
+/* The request announces a body (a length other than 0, or chunks). */
+static int
+has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return (cl != NULL && strtoull(cl, NULL, 10) > 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
 /* An answer before the body is read: the connection closes after it, and
  * the close lingers so that a client still sending reads the answer. */
 static enum MHD_Result
@@ -450,7 +464,7 @@ refuse_early(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_cod
 {
     struct track *t = track_of(conn);
 
-    if (t != NULL)
+    if (t != NULL && has_body(conn))
         atomic_store(&t->early, 1);
     return send_error(conn, s, code, msg, allow, method, url);
 }
@@ -688,35 +702,35 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- connections: counted from hand-over to close ---- */
 
+/* The lists do not count: a connection counts from hand_over() until it is
+ * closed or forgotten, whichever list it is in. */
 static void
-track_link(struct worker *w, struct track *t)
+track_link(struct track **list, struct track *t)
 {
     t->prev = NULL;
-    t->next = w->tracks;
-    if (w->tracks != NULL)
-        w->tracks->prev = t;
-    w->tracks = t;
-    atomic_fetch_add(&w->connections, 1);
+    t->next = *list;
+    if (*list != NULL)
+        (*list)->prev = t;
+    *list = t;
 }
 
 static void
-track_unlink(struct worker *w, struct track *t)
+track_unlink(struct track **list, struct track *t)
 {
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
-        w->tracks = t->next;
+        *list = t->next;
     if (t->next != NULL)
         t->next->prev = t->prev;
-    atomic_fetch_sub(&w->connections, 1);
 }
 
 /* The pending track of descriptor fd in w, or NULL. Caller holds w's lock. */
 static struct track *
 pending_of(struct worker *w, int fd)
 {
-    for (struct track *t = w->tracks; t != NULL; t = t->next) {
-        if (t->conn == NULL && t->fd == fd)
+    for (struct track *t = w->pending; t != NULL; t = t->next) {
+        if (t->fd == fd)
             return t;
     }
     return NULL;
@@ -766,8 +780,11 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         pthread_mutex_lock(&w->lock);
         t = ci != NULL ? pending_of(w, ci->connect_fd) : NULL;
-        if (t != NULL)
+        if (t != NULL) {
+            track_unlink(&w->pending, t);
             t->conn = conn;
+            track_link(&w->tracks, t);
+        }
         pthread_mutex_unlock(&w->lock);
         *socket_context = t;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -777,8 +794,9 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         if (t == NULL)
             return;
         pthread_mutex_lock(&w->lock);
-        track_unlink(w, t);
+        track_unlink(&w->tracks, t);
         pthread_mutex_unlock(&w->lock);
+        atomic_fetch_sub(&w->connections, 1);
         close_gracefully(w->srv, t);
         free(t);
         *socket_context = NULL;
@@ -812,7 +830,7 @@ oldest_waiting(struct worker *w, double older)
     struct track *oldest = NULL;
 
     for (struct track *t = w->tracks; t != NULL; t = t->next) {
-        if (t->conn == NULL || atomic_load(&t->requested) != 0 || elapsed(&t->start) < older)
+        if (atomic_load(&t->requested) != 0 || elapsed(&t->start) < older)
             continue;
         if (oldest == NULL || elapsed(&t->start) > elapsed(&oldest->start))
             oldest = t;
@@ -881,15 +899,14 @@ forget_vanished(struct hw_server *s, int fd)
         struct worker *w = &s->workers[i];
 
         pthread_mutex_lock(&w->lock);
-        for (struct track *t = w->tracks, *next; t != NULL; t = next) {
+        for (struct track *t = w->pending, *next; t != NULL; t = next) {
             struct stat st;
 
             next = t->next;
-            if (t->conn != NULL)
-                continue;
             if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
                 st.st_dev != t->dev) {
-                track_unlink(w, t);
+                track_unlink(&w->pending, t);
+                atomic_fetch_sub(&w->connections, 1);
                 free(t);
             }
         }
@@ -981,9 +998,11 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
     struct stat st;
 
     if (t == NULL || fstat(fd, &st) != 0) {
+        int e = t == NULL ? ENOMEM : errno;
+
         free(t);
         close(fd);
-        hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", "out of memory");
+        hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
         return;
     }
     t->w = w;
@@ -991,16 +1010,20 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
     t->dev = st.st_dev;
     t->ino = st.st_ino;
     clock_gettime(CLOCK_MONOTONIC, &t->start);
+    atomic_fetch_add(&w->connections, 1);
     pthread_mutex_lock(&w->lock);
-    track_link(w, t);
+    track_link(&w->pending, t);
     pthread_mutex_unlock(&w->lock);
     /* MHD closes the socket itself when it cannot take it. */
     if (MHD_add_connection(w->daemon, fd, (const struct sockaddr *)ss, sl) != MHD_YES) {
         int e = errno;
 
+        /* Still pending unless forget_vanished() saw its descriptor go;
+         * only the acceptor forgets, and it is here. */
         pthread_mutex_lock(&w->lock);
-        track_unlink(w, t);
+        track_unlink(&w->pending, t);
         pthread_mutex_unlock(&w->lock);
+        atomic_fetch_sub(&w->connections, 1);
         free(t);
         hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
     }
@@ -1237,10 +1260,11 @@ stop_workers(struct hw_server *s)
             continue;  /* never started */
         if (w->daemon != NULL)
             MHD_stop_daemon(w->daemon);
-        while (w->tracks != NULL) {
-            struct track *t = w->tracks;
+        while (w->pending != NULL) {
+            struct track *t = w->pending;
 
-            track_unlink(w, t);
+            track_unlink(&w->pending, t);
+            atomic_fetch_sub(&w->connections, 1);
             free(t);
         }
         pthread_mutex_destroy(&w->lock);
