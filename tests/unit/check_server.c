@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "hookwarden/log.h"
+#include "hookwarden/metrics.h"
 #include "hookwarden/server.h"
 #include "testutil.h"
 
@@ -268,6 +270,64 @@ START_TEST(test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up)
 }
 END_TEST
 
+static void *
+stop_in_thread(void *s)
+{
+    hw_server_stop(s, 60000);
+    return NULL;
+}
+
+static int
+inflight_metric(void)
+{
+    struct hw_buf b;
+    const char *line;
+    int n = -1;
+
+    hw_buf_init(&b, 0);
+    ck_assert_int_eq(hw_metrics_render(&b), 0);
+    line = strstr(b.data, "\nhookwarden_inflight_requests ");
+    if (line != NULL)
+        n = atoi(line + strlen("\nhookwarden_inflight_requests "));
+    hw_buf_free(&b);
+    return n;
+}
+
+/*
+ * The drain waits on the server's own count of admissions, not on the
+ * process-wide gauge: stopping an idle server returns at once while
+ * another server in the process has an admission in flight (with the
+ * gauge, it waited its whole drain time for a request it did not have).
+ */
+START_TEST(test_server_drain_waits_for_its_own_admissions_only)
+{
+    struct hw_server_options oa = {0}, ob = {0};
+    struct hw_server *a = start(&oa), *b = start(&ob);
+    struct timespec deadline;
+    char cmd[256];
+    pthread_t t;
+    FILE *client;
+
+    snprintf(cmd, sizeof(cmd), "openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:%u >/dev/null 2>&1",
+             hw_server_port(a));
+    client = popen(cmd, "w");
+    ck_assert_ptr_nonnull(client);
+    fputs("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 100\r\n\r\n{", client);
+    fflush(client);
+    for (int i = 0; i < 500 && inflight_metric() != 1; i++)
+        usleep(10000);
+    ck_assert_int_eq(inflight_metric(), 1);  /* a's admission is in flight */
+    ck_assert_int_eq(pthread_create(&t, NULL, stop_in_thread, b), 0);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 30;  /* a liveness bound, far below b's 60 s drain */
+    ck_assert_int_eq(pthread_timedjoin_np(t, NULL, &deadline), 0);
+    pclose(client);
+    hw_server_stop(a, 5000);
+    ck_assert_int_eq(inflight_metric(), 0);
+}
+END_TEST
+
 Suite *hw_suite_server(void);
 
 Suite *
@@ -283,6 +343,7 @@ hw_suite_server(void)
     tcase_add_test(tc, test_server_refuses_a_request_past_its_memory_budget_with_413);
     tcase_add_test(tc, test_server_counts_connections_until_they_close);
     tcase_add_test(tc, test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up);
+    tcase_add_test(tc, test_server_drain_waits_for_its_own_admissions_only);
     suite_add_tcase(s, tc);
     return s;
 }
