@@ -102,6 +102,7 @@ struct hw_server {
     _Atomic int draining;
     _Atomic int stopping;      /* workers are being stopped: no lingering */
     _Atomic long inflight;     /* admissions being handled: what the drain waits for */
+    _Atomic(struct creds *) live;  /* served to new handshakes */
     pthread_mutex_t creds_lock;  /* writers only; readers load the pointer */
     struct creds *retired;
 };
@@ -181,10 +182,6 @@ static int start_workers(struct hw_server *s, struct hw_error *err);
 static void stop_workers(struct hw_server *s);
 static void free_credentials(struct hw_server *s);
 
-/* The callback has no user pointer, so the live credentials are the one
- * file-level variable; a process runs one server. */
-static _Atomic(struct creds *) live_creds;
-
 static double
 elapsed(const struct timespec *start)
 {
@@ -196,14 +193,25 @@ elapsed(const struct timespec *start)
 
 /* ---- TLS credentials ---- */
 
+/*
+ * GnuTLS asks for the pair at each handshake. The callback has no user
+ * pointer, but libmicrohttpd sets the session's pointer to its connection
+ * (it relies on that itself, for PSK), whose socket context is our track,
+ * which knows its server: each server serves its own credentials.
+ */
 static int
 cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
               const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
               unsigned int *pcert_length, gnutls_privkey_t *pkey)
 {
-    struct creds *c = atomic_load_explicit(&live_creds, memory_order_acquire);
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    struct track *t = conn != NULL ? track_of(conn) : NULL;
+    struct creds *c;
 
-    (void)session, (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    if (t == NULL)
+        return -1;
+    c = atomic_load_explicit(&t->w->srv->live, memory_order_acquire);
     if (c == NULL)
         return -1;
     *pcert = c->pcert;
@@ -264,7 +272,7 @@ hw_server_set_certificate(struct hw_server *s, const struct hw_certs_pair *pair,
     if (c == NULL)
         return -1;
     pthread_mutex_lock(&s->creds_lock);
-    old = atomic_exchange_explicit(&live_creds, c, memory_order_acq_rel);
+    old = atomic_exchange_explicit(&s->live, c, memory_order_acq_rel);
     /* A handshake may still hold the old pointers: keep old credentials
      * for a while, freeing only those retired long ago. */
     if (old != NULL) {
@@ -1278,7 +1286,7 @@ static void
 free_credentials(struct hw_server *s)
 {
     pthread_mutex_lock(&s->creds_lock);
-    creds_free(atomic_exchange(&live_creds, NULL));
+    creds_free(atomic_exchange(&s->live, NULL));
     while (s->retired != NULL) {
         struct creds *c = s->retired;
 
