@@ -90,7 +90,7 @@ pkg-check-test:
 run:
 	mk/install-deps.sh build
 	$(MAKE) all
-	@test -f certs/dev/tls.crt || $(BIN) gen-certs --dir certs/dev --service hookwarden --namespace hookwarden
+	@test -f certs/dev/tls.crt || $(BIN) gen-certs --dir certs/dev --service hookwarden --namespace hookwarden --loopback
 	exec $(BIN) serve --tls-cert-file certs/dev/tls.crt --tls-private-key-file certs/dev/tls.key \
 	  --bind-address 127.0.0.1 --port 8443 --shutdown-grace-period 0
 

@@ -45,6 +45,12 @@ buf_reserve(struct hw_buf *b, size_t extra)
 }
 
 int
+hw_buf_reserve(struct hw_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
+int
 hw_buf_append(struct hw_buf *b, const void *data, size_t len)
 {
     if (buf_reserve(b, len) != 0)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * certs: OpenSSL behind plain C types. Loading reads both files with a size
- * limit, parses them as PEM, checks the pair and its validity window and
- * describes the certificate; generating builds an ECDSA P-256 CA and a
- * serving certificate with the SANs kube-apiserver verifies. OpenSSL's
- * error queue is turned into text here, where it happens.
+ * certs: OpenSSL behind plain C types. Loading reads both files with the
+ * shared reader, parses them as PEM (never prompting for a passphrase),
+ * checks the pair and describes the certificate; the validity window is a
+ * separate question, because a pair outside it is still served until a
+ * better one arrives. Generating builds an ECDSA P-256 CA and a serving
+ * certificate with the SANs kube-apiserver verifies. OpenSSL's error queue
+ * is turned into text here, where it happens.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +27,7 @@
 
 #include "hookwarden/buf.h"
 #include "hookwarden/certs.h"
-
-#define PEM_FILE_MAX (1024 * 1024)
+#include "hookwarden/file.h"
 
 static const char *
 ssl_error_text(void)
@@ -41,28 +42,12 @@ ssl_error_text(void)
     return buf;
 }
 
+/* Reads a PEM file; an empty one is refused here, naming it. */
 static int
-read_file(const char *path, const char *what, struct hw_buf *b, struct hw_error *err)
+read_pem(const char *path, const char *what, struct hw_buf *b, struct hw_error *err)
 {
-    char chunk[8192];
-    size_t n;
-    FILE *f;
-
-    hw_buf_init(b, PEM_FILE_MAX);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        hw_error_set(err, HW_EINVAL, "%s %s: cannot open: %s", what, path, strerror(errno));
+    if (hw_file_read(path, what, HW_CERTS_FILE_MAX, b, err) != 0)
         return -1;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (hw_buf_append(b, chunk, n) != 0) {
-            hw_error_set(err, HW_EINVAL, "%s %s: larger than %d bytes", what, path, PEM_FILE_MAX);
-            fclose(f);
-            hw_buf_free(b);
-            return -1;
-        }
-    }
-    fclose(f);
     if (b->len == 0) {
         hw_error_set(err, HW_EINVAL, "%s %s: file is empty, expected PEM", what, path);
         hw_buf_free(b);
@@ -180,79 +165,151 @@ key_to_pkcs8(EVP_PKEY *key, size_t *len)
     return out;
 }
 
-int
-hw_certs_load(const char *cert_path, const char *key_path, time_t now,
-              struct hw_certs_pair *pair, struct hw_error *err)
+/* OpenSSL asks for a passphrase through this callback when a key is
+ * encrypted. Without one it would prompt on the terminal, and --check would
+ * block: refuse, and remember that it was asked. */
+static int
+refuse_passphrase(char *buf, int size, int rwflag, void *asked)
 {
-    struct hw_buf cb = {0}, kb = {0};
-    BIO *bio = NULL;
-    X509 *x = NULL;
-    EVP_PKEY *key = NULL;
-    int rc = -1;
+    (void)buf, (void)size, (void)rwflag;
+    *(int *)asked = 1;
+    return -1;
+}
 
-    memset(pair, 0, sizeof(*pair));
-    ERR_clear_error();
-    if (read_file(cert_path, "certificate", &cb, err) != 0 ||
-        read_file(key_path, "private key", &kb, err) != 0)
-        goto out;
-    bio = BIO_new_mem_buf(cb.data, (int)cb.len);
-    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    if (x == NULL) {
-        hw_error_set(err, HW_EINVAL, "certificate %s: not a PEM certificate (%s)", cert_path,
-                     ssl_error_text());
-        goto out;
-    }
+static EVP_PKEY *
+parse_key(const char *key, size_t key_len, const char *key_name, struct hw_error *err)
+{
+    BIO *bio = BIO_new_mem_buf(key, (int)key_len);
+    EVP_PKEY *pk = NULL;
+    int asked = 0;
+
+    if (bio != NULL)
+        pk = PEM_read_bio_PrivateKey(bio, NULL, refuse_passphrase, &asked);
     BIO_free(bio);
-    bio = BIO_new_mem_buf(kb.data, (int)kb.len);
-    key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    if (key == NULL) {
-        hw_error_set(err, HW_EINVAL, "private key %s: not a PEM private key (%s)", key_path,
+    if (pk == NULL && asked) {
+        ERR_clear_error();
+        hw_error_set(err, HW_EINVAL,
+                     "private key %s is encrypted (it needs a passphrase): hookwarden does not "
+                     "prompt for one; store the key unencrypted, as kubernetes.io/tls Secrets do",
+                     key_name);
+    } else if (pk == NULL) {
+        hw_error_set(err, HW_EINVAL, "private key %s: not a PEM private key (%s)", key_name,
                      ssl_error_text());
-        goto out;
     }
+    return pk;
+}
+
+/* The certificate and key agree, and kube-apiserver has a name to check. */
+static int
+check_pair(X509 *x, EVP_PKEY *key, const char *cert_name, const char *key_name,
+           struct hw_error *err)
+{
     if (X509_check_private_key(x, key) != 1) {
         ERR_clear_error();
-        hw_error_set(err, HW_EINVAL, "private key %s does not match certificate %s", key_path,
-                     cert_path);
-        goto out;
+        hw_error_set(err, HW_EINVAL, "private key %s does not match certificate %s", key_name,
+                     cert_name);
+        return -1;
     }
-    describe(x, &pair->info);
     if (!has_san(x)) {
         hw_error_set(err, HW_EINVAL,
                      "certificate %s has no subjectAltName: kube-apiserver checks SANs only (the CN "
                      "is ignored); make it for DNS:<service>.<namespace>.svc (hookwarden gen-certs)",
-                     cert_path);
-        goto out;
+                     cert_name);
+        return -1;
     }
-    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
-        hw_error_set(err, HW_EINVAL, "certificate %s expired (notAfter %ld)", cert_path,
-                     (long)pair->info.not_after);
-        goto out;
-    }
-    if (X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
-        hw_error_set(err, HW_EINVAL, "certificate %s is not yet valid (notBefore %ld)", cert_path,
-                     (long)pair->info.not_before);
-        goto out;
-    }
-    pair->key_pem = key_to_pkcs8(key, &pair->key_len);
-    if (pair->key_pem == NULL) {
-        hw_error_set(err, HW_EINTERNAL, "private key %s: cannot re-encode (%s)", key_path,
+    return 0;
+}
+
+int
+hw_certs_parse(const char *cert, size_t cert_len, const char *key, size_t key_len,
+               const char *cert_name, const char *key_name, struct hw_certs_pair *pair,
+               struct hw_error *err)
+{
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pk = NULL;
+    int rc = -1;
+
+    memset(pair, 0, sizeof(*pair));
+    ERR_clear_error();
+    bio = BIO_new_mem_buf(cert, (int)cert_len);
+    x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    if (x == NULL) {
+        hw_error_set(err, HW_EINVAL, "certificate %s: not a PEM certificate (%s)", cert_name,
                      ssl_error_text());
         goto out;
     }
-    pair->cert_pem = hw_buf_steal(&cb, &pair->cert_len);
+    if ((pk = parse_key(key, key_len, key_name, err)) == NULL ||
+        check_pair(x, pk, cert_name, key_name, err) != 0)
+        goto out;
+    describe(x, &pair->info);
+    pair->key_pem = key_to_pkcs8(pk, &pair->key_len);
+    pair->cert_pem = malloc(cert_len + 1);
+    if (pair->key_pem == NULL || pair->cert_pem == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "private key %s: cannot re-encode (%s)", key_name,
+                     ssl_error_text());
+        goto out;
+    }
+    memcpy(pair->cert_pem, cert, cert_len);
+    pair->cert_pem[cert_len] = '\0';
+    pair->cert_len = cert_len;
     rc = 0;
 out:
     if (rc != 0)
         hw_certs_pair_clear(pair);
     BIO_free(bio);
     X509_free(x);
-    EVP_PKEY_free(key);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+int
+hw_certs_load(const char *cert_path, const char *key_path, struct hw_certs_pair *pair,
+              struct hw_error *err)
+{
+    struct hw_buf cb = {0}, kb = {0};
+    int rc = -1;
+
+    memset(pair, 0, sizeof(*pair));
+    if (read_pem(cert_path, "certificate", &cb, err) == 0 &&
+        read_pem(key_path, "private key", &kb, err) == 0)
+        rc = hw_certs_parse(cb.data, cb.len, kb.data, kb.len, cert_path, key_path, pair, err);
     hw_buf_free(&cb);
     if (kb.data != NULL)
         OPENSSL_cleanse(kb.data, kb.len);
     hw_buf_free(&kb);
     return rc;
+}
+
+void
+hw_certs_format_time(time_t t, char *out, size_t outsz)
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, outsz, "@%lld", (long long)t);
+}
+
+enum hw_certs_validity
+hw_certs_validity(const struct hw_certs_info *info, time_t now, char *why, size_t whysz)
+{
+    char when[32];
+
+    if (now < info->not_before) {
+        hw_certs_format_time(info->not_before, when, sizeof(when));
+        if (why != NULL)
+            snprintf(why, whysz, "is not valid before %s", when);
+        return HW_CERTS_NOT_YET_VALID;
+    }
+    /* notAfter is inclusive (RFC 5280): the certificate is valid during
+     * that second and expired after it. */
+    if (now > info->not_after) {
+        hw_certs_format_time(info->not_after, when, sizeof(when));
+        if (why != NULL)
+            snprintf(why, whysz, "expired at %s", when);
+        return HW_CERTS_EXPIRED;
+    }
+    return HW_CERTS_VALID;
 }
 
 int
@@ -262,7 +319,7 @@ hw_certs_load_ca(const char *path, char **pem, size_t *len, struct hw_error *err
     BIO *bio;
     X509 *x;
 
-    if (read_file(path, "client CA", &b, err) != 0)
+    if (read_pem(path, "client CA", &b, err) != 0)
         return -1;
     bio = BIO_new_mem_buf(b.data, (int)b.len);
     x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -372,7 +429,7 @@ write_pem(const char *dir, const char *file, X509 *x, EVP_PKEY *key, struct hw_e
 }
 
 int
-hw_certs_generate(const char *dir, const char *service, const char *ns, int days,
+hw_certs_generate(const char *dir, const char *service, const char *ns, int days, int loopback,
                   struct hw_error *err)
 {
     EVP_PKEY *ca_key = NULL, *key = NULL;
@@ -388,9 +445,11 @@ hw_certs_generate(const char *dir, const char *service, const char *ns, int days
         hw_error_set(err, HW_EINTERNAL, "%s: cannot create directory: %s", dir, strerror(errno));
         return -1;
     }
-    snprintf(san, sizeof(san),
-             "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.cluster.local,DNS:localhost,IP:127.0.0.1",
-             service, service, ns, service, ns, service, ns);
+    /* kube-apiserver calls <service>.<ns>.svc; loopback names belong only
+     * to a development pair (make run, the tests). */
+    snprintf(san, sizeof(san), "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.cluster.local%s",
+             service, service, ns, service, ns, service, ns,
+             loopback ? ",DNS:localhost,IP:127.0.0.1" : "");
     ca_key = new_key();
     key = new_key();
     if (ca_key == NULL || key == NULL)

@@ -61,6 +61,9 @@ static const struct option options[] = {
      "opt-in label; replaces the policy file's selector", "hookwarden.io/migration=true"},
     {"--max-request-bytes", C_SERVE, K_SIZE, OFF(max_request_bytes), 1024, 1ull << 30, "N",
      "largest AdmissionReview body accepted (413 above)", NULL},
+    {"--max-request-memory", C_SERVE, K_SIZE, OFF(max_request_memory), 65536, 1ull << 34, "N",
+     "memory for the JSON values of one AdmissionReview; 413 above",
+     "--max-request-bytes, at least 4 MiB"},
     {"--connection-limit", C_SERVE, K_UINT, OFF(connection_limit), 1, 1000000, "N",
      "most connections open at once; more are closed on arrival", NULL},
     {"--idle-timeout", C_SERVE, K_UINT, OFF(idle_timeout), 1, 3600, "SECONDS",
@@ -68,6 +71,8 @@ static const struct option options[] = {
     {"--threads", C_SERVE, K_UINT, OFF(threads), 1, 64, "N", "HTTPS worker threads", "number of cores"},
     {"--metrics-bind-address", C_SERVE, K_STR, OFF(metrics_bind_address), 0, 0, "HOST:PORT",
      "also serve /metrics, /healthz, /readyz over plain HTTP here", "none"},
+    {"--reload-interval-ms", C_SERVE, K_UINT, OFF(reload_interval_ms), 1, 60000, "MS",
+     "how often the policy, certificate and key files are re-read", NULL},
     {"--shutdown-grace-period", C_SERVE, K_UINT, OFF(shutdown_grace), 0, 3600, "SECONDS",
      "on SIGTERM, keep serving this long with /readyz failing", NULL},
     {"--shutdown-timeout", C_SERVE, K_UINT, OFF(shutdown_timeout), 0, 3600, "SECONDS",
@@ -83,6 +88,8 @@ static const struct option options[] = {
     {"--namespace", C_RENDER, K_NAMESPACE, OFF(namespace_), 0, 0, "NS",
      "namespace of documents that name none", "$HELM_NAMESPACE, else none"},
     {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity of both certificates in days", NULL},
+    {"--loopback", C_GEN, K_FLAG, OFF(loopback), 0, 0, NULL,
+     "also make the pair valid for localhost and 127.0.0.1 (development and tests only)", NULL},
     {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin; repeatable",
      "stdin"},
     {"--hook-annotations", C_RENDER, K_BOOL, OFF(hook_annotations), 0, 0, "true|false",
@@ -107,7 +114,8 @@ static const struct command {
      "on SIGHUP); a file that fails to load is refused and the previous one keeps\n"
      "serving. SIGTERM or SIGINT: /readyz fails, serving goes on for the grace\n"
      "period, then admissions in flight finish and the process exits 0."},
-    {"gen-certs", HW_CMD_GEN_CERTS, "gen-certs --dir DIR --service NAME --namespace NS [--days N]",
+    {"gen-certs", HW_CMD_GEN_CERTS,
+     "gen-certs --dir DIR --service NAME --namespace NS [--days N] [--loopback]",
      "Writes a development CA (ca.crt, ca.key) and a serving pair signed by it\n"
      "(tls.crt, tls.key) for NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local,\n"
      "localhost and 127.0.0.1. For a cluster, use cert-manager or certs/make-overlay.sh\n"
@@ -154,6 +162,7 @@ defaults(struct hw_config *cfg)
     cfg->log_level = HW_LOG_INFO;
     cfg->days = 365;
     cfg->hook_annotations = 1;
+    cfg->reload_interval_ms = 1000;
 }
 
 static int

@@ -20,7 +20,6 @@ static const struct {
     [HW_ETOOBIG] = {413, "RequestEntityTooLarge"},
     [HW_EMEDIA] = {415, "UnsupportedMediaType"},
     [HW_EINTERNAL] = {500, "InternalError"},
-    [HW_EUNAVAIL] = {503, "ServiceUnavailable"},
 };
 
 void

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log: the log sink, one of the three pieces of global state. It formats a
- * JSON line with jansson and writes it with a single write(2) to stderr. It
- * does not rotate, buffer or retry: the container runtime collects stderr.
+ * JSON line and writes it whole to stderr under a mutex: a pipe keeps a
+ * write atomic only up to PIPE_BUF (4 KiB), and past that a writer that
+ * finds the pipe full sleeps mid-line while another thread's bytes go in.
+ * It does not rotate or buffer: the container runtime collects stderr.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include "hookwarden/log.h"
 
 static _Atomic int log_level = HW_LOG_INFO;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -48,6 +53,25 @@ const char *
 hw_log_level_name(enum hw_log_level level)
 {
     return (size_t)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level] : "?";
+}
+
+/* Writes one whole line: partial writes (a long line into a pipe) are
+ * continued, and the lock keeps other threads' lines out of the middle. */
+static void
+emit(const char *line, size_t len)
+{
+    pthread_mutex_lock(&write_lock);
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, line, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;  /* nowhere left to report a failing stderr */
+        line += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&write_lock);
 }
 
 static void
@@ -91,9 +115,7 @@ hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
     if (text != NULL) {
         len = strlen(text);
         text[len] = '\n';  /* replaces the NUL; we pass the length */
-        if (write(STDERR_FILENO, text, len + 1) < 0) {
-            /* Nowhere left to report a failing stderr. */
-        }
+        emit(text, len + 1);
     }
     free(text);
     json_decref(extra);
@@ -127,8 +149,7 @@ hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_fiel
         else if (ok)
             ok = hw_buf_printf(&b, "%.3f", f[i].d) == 0;
     }
-    if (ok && hw_buf_append(&b, "}\n", 2) == 0 && write(STDERR_FILENO, b.data, b.len) < 0) {
-        /* Nowhere left to report a failing stderr. */
-    }
+    if (ok && hw_buf_append(&b, "}\n", 2) == 0)
+        emit(b.data, b.len);
     hw_buf_free(&b);
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main: the commands. serve wires config, reload and server together and
- * runs the signal loop (SIGHUP reloads; SIGTERM/SIGINT drain and exit 0);
- * gen-certs and --check are thin calls into certs and policy. Everything
- * with logic lives in the library so the tests drive the same code.
+ * main: the commands. serve wires config, reload and server together,
+ * owns the order they start and stop in (the reload thread stops before
+ * the server it installs certificates into, the policy source is freed
+ * after the server that asks it), and runs the signal loop (SIGHUP
+ * reloads; SIGTERM/SIGINT drain and exit 0). gen-certs and --check are thin
+ * calls into certs and policy. Everything with logic lives in the library
+ * so the tests drive the same code.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +18,7 @@
 
 #include "hookwarden/certs.h"
 #include "hookwarden/config.h"
+#include "hookwarden/file.h"
 #include "hookwarden/log.h"
 #include "hookwarden/reload.h"
 #include "hookwarden/render.h"
@@ -29,12 +33,45 @@ cmd_gen_certs(const struct hw_config *cfg)
         fprintf(stderr, "hookwarden gen-certs: --dir, --service and --namespace are required\n");
         return 2;
     }
-    if (hw_certs_generate(cfg->dir, cfg->service, cfg->namespace_, (int)cfg->days, &err) != 0) {
+    if (hw_certs_generate(cfg->dir, cfg->service, cfg->namespace_, (int)cfg->days, cfg->loopback,
+                          &err) != 0) {
         fprintf(stderr, "hookwarden gen-certs: %s\n", err.msg);
         return 1;
     }
     printf("wrote %s/ca.crt, ca.key, tls.crt, tls.key for %s.%s.svc\n", cfg->dir, cfg->service,
            cfg->namespace_);
+    return 0;
+}
+
+/* --check of the serving pair: problems into report, a description to stdout. */
+static int
+check_pair(const struct hw_config *cfg, struct hw_buf *report)
+{
+    struct hw_certs_pair pair;
+    struct hw_error err = {0};
+    char nb[32], na[32], why[96];
+
+    if (cfg->tls_cert_file == NULL && cfg->tls_key_file == NULL)
+        return 0;
+    if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL) {
+        hw_buf_printf(report, "command line: --tls-cert-file and --tls-private-key-file go together\n");
+        return 1;
+    }
+    if (hw_certs_load(cfg->tls_cert_file, cfg->tls_key_file, &pair, &err) != 0) {
+        hw_buf_printf(report, "%s\n", err.msg);
+        return 1;
+    }
+    hw_certs_format_time(pair.info.not_before, nb, sizeof(nb));
+    hw_certs_format_time(pair.info.not_after, na, sizeof(na));
+    printf("certificate %s: %s, SANs %s, valid from %s to %s, sha256 %s\n", cfg->tls_cert_file,
+           pair.info.subject, pair.info.sans, nb, na, pair.info.sha256);
+    if (hw_certs_validity(&pair.info, time(NULL), why, sizeof(why)) != HW_CERTS_VALID) {
+        hw_buf_printf(report, "certificate %s %s (valid from %s to %s)\n", cfg->tls_cert_file, why,
+                      nb, na);
+        hw_certs_pair_clear(&pair);
+        return 1;
+    }
+    hw_certs_pair_clear(&pair);
     return 0;
 }
 
@@ -44,52 +81,29 @@ cmd_check(const struct hw_config *cfg)
     struct hw_policy_overrides ov;
     struct hw_error err = {0};
     struct hw_policy *p;
-    struct hw_buf report;
+    struct hw_buf report, text;
     int problems = 0;
 
     hw_config_overrides(cfg, &ov);
     hw_buf_init(&report, 0);
     if (cfg->config_file != NULL) {
-        FILE *f = fopen(cfg->config_file, "rb");
-        struct hw_buf text;
-        char chunk[8192];
-        size_t n;
-
-        hw_buf_init(&text, 2u << 20);
-        if (f == NULL) {
-            hw_buf_printf(&report, "%s:1:1: cannot open: %s\n", cfg->config_file, strerror(errno));
+        if (hw_file_read(cfg->config_file, "policy file", HW_POLICY_FILE_MAX, &text, &err) != 0) {
+            hw_buf_printf(&report, "%s:1:1: %s\n", cfg->config_file, err.msg);
             problems++;
         } else {
-            while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && hw_buf_append(&text, chunk, n) == 0) {
-            }
-            fclose(f);
             problems += hw_policy_check(text.data ? text.data : "", text.len, cfg->config_file, &report);
+            hw_buf_free(&text);
         }
-        hw_buf_free(&text);
     }
     /* The flags are checked as the server would apply them. */
+    hw_error_clear(&err);
     p = problems == 0 ? hw_policy_new_default(&ov, &err) : NULL;
     if (problems == 0 && p == NULL) {
         hw_buf_printf(&report, "command line: %s\n", err.msg);
         problems++;
     }
     hw_policy_unref(p);
-    if (cfg->tls_cert_file != NULL || cfg->tls_key_file != NULL) {
-        struct hw_certs_pair pair;
-
-        hw_error_clear(&err);
-        if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL) {
-            hw_buf_printf(&report, "command line: --tls-cert-file and --tls-private-key-file go together\n");
-            problems++;
-        } else if (hw_certs_load(cfg->tls_cert_file, cfg->tls_key_file, time(NULL), &pair, &err) != 0) {
-            hw_buf_printf(&report, "%s\n", err.msg);
-            problems++;
-        } else {
-            printf("certificate %s: %s, SANs %s, expires %ld, sha256 %s\n", cfg->tls_cert_file,
-                   pair.info.subject, pair.info.sans, (long)pair.info.not_after, pair.info.sha256);
-            hw_certs_pair_clear(&pair);
-        }
-    }
+    problems += check_pair(cfg, &report);
     if (report.len > 0)
         fputs(report.data, stderr);
     hw_buf_free(&report);
@@ -130,19 +144,138 @@ wait_signal(const sigset_t *set, const struct timespec *end)
     }
 }
 
+/* What serve runs, and the order it stops in. */
+struct serving {
+    struct hw_policy_overrides ov;
+    struct hw_reload *reload;
+    struct hw_server *server;
+    char *ca_pem;
+};
+
+static int
+install_pair(void *server, const struct hw_certs_pair *pair, struct hw_error *err)
+{
+    return hw_server_set_certificate(server, pair, err);
+}
+
+static struct hw_policy *
+source_policy(void *reload)
+{
+    return hw_reload_policy(reload);
+}
+
+static int
+source_ready(void *reload, char *why, size_t whysz)
+{
+    return hw_reload_is_ready(reload, why, whysz);
+}
+
+static void
+server_options(const struct hw_config *cfg, struct serving *sv, struct hw_server_options *so)
+{
+    memset(so, 0, sizeof(*so));
+    so->bind_address = cfg->bind_address;
+    so->port = cfg->port;
+    so->max_request_bytes = (size_t)cfg->max_request_bytes;
+    so->max_request_memory = (size_t)cfg->max_request_memory;
+    so->connection_limit = cfg->connection_limit;
+    so->idle_timeout_seconds = cfg->idle_timeout;
+    so->threads = cfg->threads;
+    so->metrics_bind_address = cfg->metrics_bind_address;
+    so->policy = source_policy;
+    so->ready = source_ready;
+    so->source_ctx = sv->reload;
+}
+
+/* Loads policy and pair, starts the server on them, then the reload
+ * thread that installs renewed pairs into it. */
+static int
+serving_start(struct serving *sv, const struct hw_config *cfg, struct hw_error *err)
+{
+    struct hw_reload_options ro = {0};
+    struct hw_server_options so;
+    struct hw_certs_pair pair = {0};
+
+    hw_config_overrides(cfg, &sv->ov);
+    ro.policy_path = cfg->config_file;
+    ro.overrides = &sv->ov;
+    ro.cert_path = cfg->tls_cert_file;
+    ro.key_path = cfg->tls_key_file;
+    ro.interval_ms = cfg->reload_interval_ms;
+    if ((sv->reload = hw_reload_new(&ro, &pair, err)) == NULL)
+        return -1;
+    server_options(cfg, sv, &so);
+    if (cfg->client_ca_file != NULL) {
+        if (hw_certs_load_ca(cfg->client_ca_file, &sv->ca_pem, &so.client_ca_len, err) != 0) {
+            hw_certs_pair_clear(&pair);
+            return -1;
+        }
+        so.client_ca_pem = sv->ca_pem;
+    }
+    sv->server = hw_server_start(&so, &pair, err);
+    hw_certs_pair_clear(&pair);
+    if (sv->server == NULL)
+        return -1;
+    hw_reload_set_installer(sv->reload, install_pair, sv->server);
+    return hw_reload_start(sv->reload, err);
+}
+
+/* The reload thread first (it installs into the server), then the server
+ * (its workers ask the reload object for the policy), then the rest. */
+static void
+serving_stop(struct serving *sv, unsigned drain_ms)
+{
+    hw_reload_stop(sv->reload);
+    hw_server_stop(sv->server, drain_ms);
+    sv->server = NULL;
+    hw_reload_free(sv->reload);
+    sv->reload = NULL;
+    free(sv->ca_pem);
+    sv->ca_pem = NULL;
+}
+
+static void
+log_serving(const struct hw_config *cfg, struct serving *sv, const struct timespec *t0)
+{
+    struct hw_policy *p = hw_reload_policy(sv->reload);
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    hw_log(HW_LOG_INFO, "serving", "{s:s, s:i, s:s, s:s, s:f}", "bind_address", cfg->bind_address,
+           "port", (int)hw_server_port(sv->server), "policy", hw_policy_source(p), "version",
+           HW_VERSION, "startup_ms",
+           (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+    hw_policy_unref(p);
+}
+
+/* Serves until SIGTERM or SIGINT, then turns readiness off and keeps
+ * serving for the grace period (a second signal ends it early). */
+static void
+serving_wait(struct serving *sv, const struct hw_config *cfg, const sigset_t *set)
+{
+    struct timespec grace_end;
+    int sig;
+
+    while ((sig = wait_signal(set, NULL)) == SIGHUP) {
+        hw_log(HW_LOG_INFO, "SIGHUP: checking policy and certificate", NULL);
+        hw_reload_kick(sv->reload);
+    }
+    hw_log(HW_LOG_INFO, "shutting down: readiness off, still serving", "{s:s, s:i}", "signal",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", "grace_seconds", (int)cfg->shutdown_grace);
+    hw_server_begin_shutdown(sv->server);
+    clock_gettime(CLOCK_MONOTONIC, &grace_end);
+    grace_end.tv_sec += cfg->shutdown_grace;
+    while (wait_signal(set, &grace_end) == SIGHUP)
+        hw_reload_kick(sv->reload);
+}
+
 static int
 cmd_serve(const struct hw_config *cfg)
 {
-    struct hw_policy_overrides ov;
-    struct hw_reload_options ro = {0};
-    struct hw_server_options so = {0};
-    struct hw_certs_pair pair = {0};
-    struct hw_server *server = NULL;
+    struct serving sv = {0};
     struct hw_error err = {0};
-    char *ca_pem = NULL;
-    struct timespec t0, grace_end;
+    struct timespec t0;
     sigset_t set;
-    int sig, rc = 1;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL) {
@@ -157,67 +290,18 @@ cmd_serve(const struct hw_config *cfg)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-
-    hw_config_overrides(cfg, &ov);
-    ro.policy_path = cfg->config_file;
-    ro.overrides = &ov;
-    ro.cert_path = cfg->tls_cert_file;
-    ro.key_path = cfg->tls_key_file;
-    if (hw_reload_init(&ro, &pair, &err) != 0)
-        goto out;
-    so.bind_address = cfg->bind_address;
-    so.port = cfg->port;
-    so.max_request_bytes = (size_t)cfg->max_request_bytes;
-    so.connection_limit = cfg->connection_limit;
-    so.idle_timeout_seconds = cfg->idle_timeout;
-    so.threads = cfg->threads;
-    so.metrics_bind_address = cfg->metrics_bind_address;
-    if (cfg->client_ca_file != NULL) {
-        if (hw_certs_load_ca(cfg->client_ca_file, &ca_pem, &so.client_ca_len, &err) != 0)
-            goto out;
-        so.client_ca_pem = ca_pem;
+    if (serving_start(&sv, cfg, &err) != 0) {
+        hw_log(HW_LOG_ERROR, "cannot serve", "{s:s}", "error", err.msg[0] ? err.msg : "unknown");
+        serving_stop(&sv, 0);
+        return 1;
     }
-    server = hw_server_start(&so, &pair, &err);
-    hw_certs_pair_clear(&pair);
-    if (server == NULL || hw_reload_start(server, &err) != 0)
-        goto out;
-    {
-        struct timespec t1;
-        struct hw_policy *p = hw_reload_policy();
-
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        hw_log(HW_LOG_INFO, "serving", "{s:s, s:i, s:s, s:s, s:f}", "bind_address", cfg->bind_address,
-               "port", (int)hw_server_port(server), "policy", hw_policy_source(p), "version",
-               HW_VERSION, "startup_ms",
-               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-        hw_policy_unref(p);
-    }
-    while ((sig = wait_signal(&set, NULL)) == SIGHUP) {
-        hw_log(HW_LOG_INFO, "SIGHUP: checking policy and certificate", NULL);
-        hw_reload_now();
-    }
-    hw_log(HW_LOG_INFO, "shutting down: readiness off, still serving", "{s:s, s:i}", "signal",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", "grace_seconds", (int)cfg->shutdown_grace);
-    hw_server_begin_shutdown(server);
-    /* A second SIGTERM or SIGINT ends the grace period early; SIGHUP does not. */
-    clock_gettime(CLOCK_MONOTONIC, &grace_end);
-    grace_end.tv_sec += cfg->shutdown_grace;
-    while (wait_signal(&set, &grace_end) == SIGHUP)
-        hw_reload_now();
+    log_serving(cfg, &sv, &t0);
+    serving_wait(&sv, cfg, &set);
     hw_log(HW_LOG_INFO, "draining requests in flight", "{s:i}", "timeout_seconds",
            (int)cfg->shutdown_timeout);
-    hw_server_stop(server, cfg->shutdown_timeout * 1000u);
-    server = NULL;
+    serving_stop(&sv, cfg->shutdown_timeout * 1000u);
     hw_log(HW_LOG_INFO, "stopped", NULL);
-    rc = 0;
-out:
-    if (rc != 0)
-        hw_log(HW_LOG_ERROR, "cannot serve", "{s:s}", "error", err.msg[0] ? err.msg : "unknown");
-    hw_server_stop(server, 0);
-    hw_reload_stop();
-    hw_certs_pair_clear(&pair);
-    free(ca_pem);
-    return rc;
+    return 0;
 }
 
 int

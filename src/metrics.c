@@ -36,6 +36,8 @@ static struct {
     _Atomic long inflight;
     _Atomic uint64_t conn_rejected;
     _Atomic uint64_t reloads[2][2];                     /* [what][ok] */
+    _Atomic int64_t reload_error_at[2];                 /* [what]: Unix time, 0 = never */
+    _Atomic uint64_t budget_exceeded;
     _Atomic int64_t cert_expiry;
     _Atomic int ready;
 } m;
@@ -80,12 +82,6 @@ hw_metrics_inflight_add(int delta)
     atomic_fetch_add_explicit(&m.inflight, delta, memory_order_relaxed);
 }
 
-long
-hw_metrics_inflight(void)
-{
-    return atomic_load_explicit(&m.inflight, memory_order_relaxed);
-}
-
 void
 hw_metrics_connection_rejected(void)
 {
@@ -96,6 +92,18 @@ void
 hw_metrics_reload(enum hw_metrics_reload what, int ok)
 {
     atomic_fetch_add_explicit(&m.reloads[what ? 1 : 0][ok ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void
+hw_metrics_reload_error(enum hw_metrics_reload what, time_t when)
+{
+    atomic_store_explicit(&m.reload_error_at[what ? 1 : 0], (int64_t)when, memory_order_relaxed);
+}
+
+void
+hw_metrics_budget_exceeded(void)
+{
+    atomic_fetch_add_explicit(&m.budget_exceeded, 1, memory_order_relaxed);
 }
 
 void
@@ -202,6 +210,15 @@ render_server(struct hw_buf *out)
         "hookwarden_reloads_total{what=\"policy\",result=\"failure\"} %llu\n"
         "hookwarden_reloads_total{what=\"certificate\",result=\"success\"} %llu\n"
         "hookwarden_reloads_total{what=\"certificate\",result=\"failure\"} %llu\n"
+        "# HELP hookwarden_reload_last_error_timestamp_seconds When a poll last found the policy "
+        "or certificate files unusable (kept failing: recent), as a Unix time; 0 if never.\n"
+        "# TYPE hookwarden_reload_last_error_timestamp_seconds gauge\n"
+        "hookwarden_reload_last_error_timestamp_seconds{kind=\"policy\"} %lld\n"
+        "hookwarden_reload_last_error_timestamp_seconds{kind=\"certificate\"} %lld\n"
+        "# HELP hookwarden_memory_budget_exceeded_total Admission requests refused with 413 "
+        "because decoding and deciding them needed more than the per-request memory budget.\n"
+        "# TYPE hookwarden_memory_budget_exceeded_total counter\n"
+        "hookwarden_memory_budget_exceeded_total %llu\n"
         "# HELP hookwarden_certificate_expiry_timestamp_seconds notAfter of the serving "
         "certificate, as a Unix time.\n"
         "# TYPE hookwarden_certificate_expiry_timestamp_seconds gauge\n"
@@ -213,7 +230,9 @@ render_server(struct hw_buf *out)
         "# TYPE hookwarden_build_info gauge\n"
         "hookwarden_build_info{version=\"%s\"} 1\n",
         atomic_load(&m.inflight), LOAD(m.conn_rejected), LOAD(m.reloads[0][1]), LOAD(m.reloads[0][0]),
-        LOAD(m.reloads[1][1]), LOAD(m.reloads[1][0]), (long long)atomic_load(&m.cert_expiry),
+        LOAD(m.reloads[1][1]), LOAD(m.reloads[1][0]), (long long)atomic_load(&m.reload_error_at[0]),
+        (long long)atomic_load(&m.reload_error_at[1]), LOAD(m.budget_exceeded),
+        (long long)atomic_load(&m.cert_expiry),
         atomic_load(&m.ready), HW_VERSION);
     return rc;
 }

@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/file.h"
 #include "policy_impl.h"
 
-#define POLICY_FILE_MAX (1024 * 1024)
+#define POLICY_FILE_MAX HW_POLICY_FILE_MAX
 
 static const char default_policy[] =
     "{"
@@ -177,7 +178,10 @@ scan_value(struct scan *sc, char *path, size_t plen, size_t pcap)
     } else if (c == '"') {
         scan_string(sc, NULL, 0);
     } else {
-        while (sc->i < sc->len && !strchr(",]} \t\r\n", sc->s[sc->i]))
+        /* strchr() would also match the terminating NUL: a raw NUL byte is
+         * part of the scalar, not a delimiter. */
+        while (sc->i < sc->len &&
+               (sc->s[sc->i] == '\0' || strchr(",]} \t\r\n", sc->s[sc->i]) == NULL))
             scan_adv(sc);
     }
     sc->depth--;
@@ -845,32 +849,12 @@ hw_policy_parse(const char *text, size_t len, const char *source,
 struct hw_policy *
 hw_policy_load(const char *path, const struct hw_policy_overrides *ov, struct hw_error *err)
 {
-    struct hw_policy *p = NULL;
+    struct hw_policy *p;
     struct hw_buf b;
-    char chunk[8192];
-    size_t n;
-    FILE *f;
 
-    hw_buf_init(&b, POLICY_FILE_MAX + 1);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        hw_error_set(err, HW_EINVAL, "%s: cannot open policy file: %s", path, strerror(errno));
+    if (hw_file_read(path, "policy file", HW_POLICY_FILE_MAX, &b, err) != 0)
         return NULL;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (hw_buf_append(&b, chunk, n) != 0) {
-            hw_error_set(err, HW_EINVAL, "%s: policy file is larger than %d bytes", path,
-                         POLICY_FILE_MAX);
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        hw_error_set(err, HW_EINVAL, "%s: cannot read policy file: %s", path, strerror(errno));
-        goto out;
-    }
     p = hw_policy_parse(b.data ? b.data : "", b.len, path, ov, err);
-out:
-    fclose(f);
     hw_buf_free(&b);
     return p;
 }

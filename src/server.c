@@ -4,9 +4,12 @@
  * socket and an acceptor thread that gives each connection to the worker
  * daemon with the fewest connections (MHD_add_connection), the worker
  * daemons themselves (one epoll thread each, TLS 1.2/1.3 only), request
- * routing and limits (404, 405, 415, 413 before the body arrives), and the
- * TLS credentials, chosen per handshake by a GnuTLS callback from the
- * current snapshot. Deciding what to answer is the handler's job.
+ * routing and limits (404, 405, 415, 413 before the body arrives, the
+ * per-request memory budget), the exact count of connections, a lingering
+ * close after early answers, and the TLS credentials, chosen per handshake
+ * by a GnuTLS callback from the current snapshot. Deciding what to answer
+ * is the handler's job; the policy and readiness come from a source main
+ * wires in (reload.c), so this file calls nothing that calls it back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,14 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hookwarden/budget.h"
 #include "hookwarden/handler.h"
+#include "hookwarden/linger.h"
 #include "hookwarden/log.h"
 #include "hookwarden/metrics.h"
-#include "hookwarden/reload.h"
 #include "hookwarden/server.h"
 
 #define MAX_WORKERS 64
@@ -57,20 +63,29 @@ struct creds {
     struct creds *next;  /* retired list */
 };
 
-/* A connection, from MHD's start notification to its close notification. */
+/* A connection, from the acceptor's hand-over to libmicrohttpd's close
+ * notification. Until MHD reports it started (conn == NULL) it is pending:
+ * counted, and known by its descriptor and the socket's inode, so that one
+ * MHD closes without a word (it failed to set it up) is noticed. */
 struct track {
+    struct worker *w;
+    int fd;
+    dev_t dev;
+    ino_t ino;
     struct MHD_Connection *conn;
     struct timespec start;
     _Atomic int requested;    /* 1 once a request header arrived; 2 once shut down */
+    _Atomic int early;        /* answered before its body was read: linger at close */
     struct track *prev, *next;
 };
 
 struct worker {
+    struct hw_server *srv;
     struct MHD_Daemon *daemon;
-    _Atomic int connections;  /* started in the daemon, not yet closed */
-    _Atomic int pending;      /* handed over, not yet started */
-    pthread_mutex_t lock;     /* guards the list against the acceptor's sweeps */
-    struct track *tracks;
+    _Atomic int connections;  /* tracks in both lists */
+    pthread_mutex_t lock;     /* guards the lists against the acceptor */
+    struct track *pending;    /* handed over, not started: usually none or one */
+    struct track *tracks;     /* started */
 };
 
 struct hw_server {
@@ -83,7 +98,11 @@ struct hw_server {
     struct worker workers[MAX_WORKERS];
     unsigned n_workers;
     struct MHD_Daemon *plain;  /* optional metrics listener */
+    struct hw_linger *linger;
     _Atomic int draining;
+    _Atomic int stopping;      /* workers are being stopped: no lingering */
+    _Atomic long inflight;     /* admissions being handled: what the drain waits for */
+    _Atomic(struct creds *) live;  /* served to new handshakes */
     pthread_mutex_t creds_lock;  /* writers only; readers load the pointer */
     struct creds *retired;
 };
@@ -98,11 +117,70 @@ struct request {
     struct hw_server *srv;
 };
 
+/* ---- table of contents: the static functions, in order ---- */
+static double elapsed(const struct timespec *start);
+static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                         gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                         gnutls_privkey_t *pkey);
+static void creds_free(struct creds *c);
+static struct creds *creds_new(const struct hw_certs_pair *pair, struct hw_error *err);
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct hw_server *s,
+                                     struct hw_response *res, const char *allow);
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct hw_server *s,
+                                  enum hw_error_code code, const char *msg, const char *allow,
+                                  const char *method, const char *url);
+static int is_ready(const struct hw_server *s, char *why, size_t whysz);
+static enum MHD_Result serve_get(struct MHD_Connection *conn, struct hw_server *s,
+                                 enum route route);
+static int client_verified(struct MHD_Connection *conn, char *why, size_t whysz);
+static enum route route_of(const char *url);
+static int is_json(const char *ct);
+static int has_body(struct MHD_Connection *conn);
+static enum MHD_Result refuse_early(struct MHD_Connection *conn, struct hw_server *s,
+                                    enum hw_error_code code, const char *msg, const char *allow,
+                                    const char *method, const char *url);
+static enum MHD_Result begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq,
+                             const char *url, const char *method);
+static void decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
+                   struct hw_response *res);
+static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct hw_server *s,
+                                     struct request *rq);
+static enum MHD_Result cut_off(struct MHD_Connection *conn);
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls);
+static enum MHD_Result on_plain_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                        const char *method, const char *version,
+                                        const char *upload_data, size_t *upload_data_size,
+                                        void **con_cls);
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe);
+static void track_link(struct track **list, struct track *t);
+static void track_unlink(struct track **list, struct track *t);
+static struct track *pending_of(struct worker *w, int fd);
+static struct track *track_of(struct MHD_Connection *conn);
+static void close_gracefully(struct hw_server *s, struct track *t);
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe);
 static void mark_requested(struct MHD_Connection *conn);
-
-/* The callback has no user pointer, so the live credentials are the one
- * file-level variable; a process runs one server. */
-static _Atomic(struct creds *) live_creds;
+static void cut(struct track *t);
+static struct track *oldest_waiting(struct worker *w, double older);
+static void sweep_deadline(struct hw_server *s);
+static int evict_one(struct hw_server *s);
+static void forget_vanished(struct hw_server *s, int fd);
+static void on_mhd_error(void *cls, const char *fmt, va_list ap);
+static int listen_on(const char *addr, unsigned port, unsigned *bound, struct hw_error *err);
+static struct worker *least_loaded(struct hw_server *s, int *total);
+static void hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl);
+static void accept_all(struct hw_server *s);
+static void *acceptor_main(void *arg);
+static struct MHD_Daemon *start_worker(struct hw_server *s, struct worker *w, unsigned per_worker);
+static struct MHD_Daemon *start_plain(struct hw_server *s, struct hw_error *err);
+static void apply_defaults(struct hw_server_options *o);
+static int start_workers(struct hw_server *s, struct hw_error *err);
+static void stop_workers(struct hw_server *s);
+static void free_credentials(struct hw_server *s);
 
 static double
 elapsed(const struct timespec *start)
@@ -115,14 +193,25 @@ elapsed(const struct timespec *start)
 
 /* ---- TLS credentials ---- */
 
+/*
+ * GnuTLS asks for the pair at each handshake. The callback has no user
+ * pointer, but libmicrohttpd sets the session's pointer to its connection
+ * (it relies on that itself, for PSK), whose socket context is our track,
+ * which knows its server: each server serves its own credentials.
+ */
 static int
 cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
               const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
               unsigned int *pcert_length, gnutls_privkey_t *pkey)
 {
-    struct creds *c = atomic_load_explicit(&live_creds, memory_order_acquire);
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    struct track *t = conn != NULL ? track_of(conn) : NULL;
+    struct creds *c;
 
-    (void)session, (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    (void)req_ca_dn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    if (t == NULL)
+        return -1;
+    c = atomic_load_explicit(&t->w->srv->live, memory_order_acquire);
     if (c == NULL)
         return -1;
     *pcert = c->pcert;
@@ -183,7 +272,7 @@ hw_server_set_certificate(struct hw_server *s, const struct hw_certs_pair *pair,
     if (c == NULL)
         return -1;
     pthread_mutex_lock(&s->creds_lock);
-    old = atomic_exchange_explicit(&live_creds, c, memory_order_acq_rel);
+    old = atomic_exchange_explicit(&s->live, c, memory_order_acq_rel);
     /* A handshake may still hold the old pointers: keep old credentials
      * for a while, freeing only those retired long ago. */
     if (old != NULL) {
@@ -255,18 +344,16 @@ send_error(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_code 
     return ret;
 }
 
+/* 1 when /readyz should answer 200; otherwise why says what is missing. */
 static int
-is_ready(const struct hw_server *s)
+is_ready(const struct hw_server *s, char *why, size_t whysz)
 {
-    struct hw_policy *p;
-    int ok;
-
-    if (atomic_load(&s->draining))
+    snprintf(why, whysz, "ready");
+    if (atomic_load(&s->draining)) {
+        snprintf(why, whysz, "shutting down");
         return 0;
-    p = hw_reload_policy();
-    ok = p != NULL && hw_reload_certificate_valid();
-    hw_policy_unref(p);
-    return ok;
+    }
+    return s->opts.ready == NULL || s->opts.ready(s->opts.source_ctx, why, whysz);
 }
 
 static enum MHD_Result
@@ -275,21 +362,25 @@ serve_get(struct MHD_Connection *conn, struct hw_server *s, enum route route)
     struct hw_response res = {0};
     struct hw_buf b;
     enum MHD_Result ret;
+    char why[160], text[200];
 
     if (route == ROUTE_HEALTHZ) {
         hw_handler_text(200, "text/plain; charset=utf-8", "ok\n", 3, &res);
     } else if (route == ROUTE_READYZ) {
-        int ready = is_ready(s);
+        int ready = is_ready(s, why, sizeof(why));
 
         hw_metrics_set_ready(ready);
         if (ready) {
             hw_handler_text(200, "text/plain; charset=utf-8", "ok\n", 3, &res);
         } else {
+            int n = snprintf(text, sizeof(text), "not ready: %s\n", why);
+
             hw_metrics_bad_request(503);
-            hw_handler_text(503, "text/plain; charset=utf-8", "not ready\n", 10, &res);
+            hw_handler_text(503, "text/plain; charset=utf-8", text,
+                            n > 0 && (size_t)n < sizeof(text) ? (size_t)n : strlen(text), &res);
         }
     } else {
-        hw_metrics_set_ready(is_ready(s));
+        hw_metrics_set_ready(is_ready(s, why, sizeof(why)));
         hw_buf_init(&b, 0);
         if (hw_metrics_render(&b) != 0) {
             hw_buf_free(&b);
@@ -361,6 +452,31 @@ is_json(const char *ct)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
+/* The request announces a body (a length other than 0, or chunks). */
+static int
+has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return (cl != NULL && strtoull(cl, NULL, 10) > 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* An answer before the body is read: the connection closes after it, and
+ * the close lingers so that a client still sending reads the answer. */
+static enum MHD_Result
+refuse_early(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_code code,
+             const char *msg, const char *allow, const char *method, const char *url)
+{
+    struct track *t = track_of(conn);
+
+    if (t != NULL && has_body(conn))
+        atomic_store(&t->early, 1);
+    return send_error(conn, s, code, msg, allow, method, url);
+}
+
 /* The first call for a request: route, method, media type, declared size. */
 static enum MHD_Result
 begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, const char *url,
@@ -374,16 +490,16 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
      * needs one when a client CA is configured. */
     if (rq->route == ROUTE_MUTATE && s->opts.client_ca_pem != NULL &&
         !client_verified(conn, msg, sizeof(msg)))
-        return send_error(conn, s, HW_EAUTH, msg, NULL, method, url);
+        return refuse_early(conn, s, HW_EAUTH, msg, NULL, method, url);
     if (rq->route == ROUTE_NONE) {
         snprintf(msg, sizeof(msg), "no such path %.100s: hookwarden serves POST /mutate, GET "
                  "/healthz, /readyz, /metrics", url);
-        return send_error(conn, s, HW_ENOTFOUND, msg, NULL, method, url);
+        return refuse_early(conn, s, HW_ENOTFOUND, msg, NULL, method, url);
     }
     if (rq->route != ROUTE_MUTATE) {
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
             snprintf(msg, sizeof(msg), "method %.20s not allowed on %s: use GET", method, url);
-            return send_error(conn, s, HW_EMETHOD, msg, "GET, HEAD", method, url);
+            return refuse_early(conn, s, HW_EMETHOD, msg, "GET, HEAD", method, url);
         }
         /* Answered once the request is complete: a response queued before
          * that makes libmicrohttpd close the connection. */
@@ -391,25 +507,53 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
     }
     if (strcmp(method, "POST") != 0) {
         snprintf(msg, sizeof(msg), "method %.20s not allowed on /mutate: use POST", method);
-        return send_error(conn, s, HW_EMETHOD, msg, "POST", method, url);
+        return refuse_early(conn, s, HW_EMETHOD, msg, "POST", method, url);
     }
     ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!is_json(ct)) {
         snprintf(msg, sizeof(msg), "Content-Type %.60s%s is not supported: send application/json",
                  ct ? ct : "(missing)", ct && strlen(ct) > 60 ? "..." : "");
-        return send_error(conn, s, HW_EMEDIA, msg, NULL, method, url);
+        return refuse_early(conn, s, HW_EMEDIA, msg, NULL, method, url);
     }
     cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL && strtoull(cl, NULL, 10) > s->opts.max_request_bytes) {
         snprintf(msg, sizeof(msg), "request body of %.20s bytes is over the limit of %zu bytes", cl,
                  s->opts.max_request_bytes);
-        return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
+        return refuse_early(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
     hw_buf_init(&rq->body, s->opts.max_request_bytes);
+    /* The declared size at once: a body grown by doubling is copied on
+     * the way and can hold twice its size for a moment. */
+    if (cl != NULL && hw_buf_reserve(&rq->body, (size_t)strtoull(cl, NULL, 10)) != 0)
+        hw_buf_free(&rq->body);
     /* Only admissions count as in flight: they are what a drain waits for. */
     rq->inflight = 1;
+    atomic_fetch_add(&s->inflight, 1);
     hw_metrics_inflight_add(1);
     return MHD_YES;
+}
+
+/* The handler, with the jansson memory it may use bounded: past the
+ * budget its allocations fail, and whatever it made of that becomes a 413
+ * naming the budget. */
+static void
+decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
+       struct hw_response *res)
+{
+    struct hw_budget budget;
+    char msg[256];
+
+    hw_budget_begin(&budget, s->opts.max_request_memory);
+    hw_handler_mutate(p, rq->body.data ? rq->body.data : "", rq->body.len, res);
+    hw_budget_end(&budget);
+    if (!budget.exceeded)
+        return;
+    hw_metrics_budget_exceeded();
+    snprintf(msg, sizeof(msg),
+             "request body of %zu bytes holds too many JSON values: decoding it needs more than "
+             "the per-request memory budget of %zu bytes (--max-request-memory)",
+             rq->body.len, s->opts.max_request_memory);
+    hw_handler_error(HW_ETOOBIG, msg, res);
 }
 
 static enum MHD_Result
@@ -422,8 +566,11 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
     double secs;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    p = hw_reload_policy();
-    hw_handler_mutate(p, rq->body.data ? rq->body.data : "", rq->body.len, &res);
+    p = s->opts.policy != NULL ? s->opts.policy(s->opts.source_ctx) : NULL;
+    if (p == NULL)
+        hw_handler_error(HW_EINTERNAL, "no policy loaded", &res);
+    else
+        decide(s, p, rq, &res);
     hw_policy_unref(p);
     secs = elapsed(&t0);
     if (res.status != 200)
@@ -454,6 +601,18 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
     return ret;
 }
 
+/* Ends a connection that sends far more than it may: closed at once,
+ * without the lingering close an answered client gets. */
+static enum MHD_Result
+cut_off(struct MHD_Connection *conn)
+{
+    struct track *t = track_of(conn);
+
+    if (t != NULL)
+        atomic_store(&t->requested, 2);
+    return MHD_NO;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -477,7 +636,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         /* A body where none is expected: read and dropped, up to a point. */
         rq->received += *upload_data_size;
         *upload_data_size = 0;
-        return rq->received > (1u << 20) ? MHD_NO : MHD_YES;
+        return rq->received > (1u << 20) ? cut_off(conn) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         rq->received += *upload_data_size;
@@ -489,7 +648,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         /* A chunked body can only be answered once it ends; one that goes
          * far past the limit is cut off instead of read forever. */
         if (rq->too_big && rq->received > 2 * s->opts.max_request_bytes + (1u << 20))
-            return MHD_NO;
+            return cut_off(conn);
         return MHD_YES;
     }
     if (rq->route != ROUTE_MUTATE)
@@ -542,11 +701,81 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     if (rq == NULL)
         return;
-    if (rq->inflight)
+    if (rq->inflight) {
+        atomic_fetch_sub(&rq->srv->inflight, 1);
         hw_metrics_inflight_add(-1);
+    }
     hw_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
+}
+
+/* ---- connections: counted from hand-over to close ---- */
+
+/* The lists do not count: a connection counts from hand_over() until it is
+ * closed or forgotten, whichever list it is in. */
+static void
+track_link(struct track **list, struct track *t)
+{
+    t->prev = NULL;
+    t->next = *list;
+    if (*list != NULL)
+        (*list)->prev = t;
+    *list = t;
+}
+
+static void
+track_unlink(struct track **list, struct track *t)
+{
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        *list = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+}
+
+/* The pending track of descriptor fd in w, or NULL. Caller holds w's lock. */
+static struct track *
+pending_of(struct worker *w, int fd)
+{
+    for (struct track *t = w->pending; t != NULL; t = t->next) {
+        if (t->fd == fd)
+            return t;
+    }
+    return NULL;
+}
+
+/* The track MHD gave this connection at its start, or NULL. */
+static struct track *
+track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Closing a socket with the client's bytes unread makes the kernel reset
+ * the connection, and a client still sending loses the answer. So the close
+ * lingers after an early answer (ours before the body, or libmicrohttpd's
+ * 431 or 400 before a request header was complete) and whenever bytes are
+ * unread. Not for connections we cut on purpose, nor while stopping. */
+static void
+close_gracefully(struct hw_server *s, struct track *t)
+{
+    int unread = 0, fd, requested = atomic_load(&t->requested);
+
+    if (s->linger == NULL || atomic_load(&s->stopping) || requested == 2)
+        return;
+    if (!atomic_load(&t->early) && requested != 0 &&
+        (ioctl(t->fd, FIONREAD, &unread) != 0 || unread <= 0))
+        return;
+    /* MHD closes its descriptor right after this notification; the
+     * duplicate keeps the socket open for the lingering thread. */
+    fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0)
+        hw_linger_add(s->linger, fd);
 }
 
 static void
@@ -554,38 +783,31 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
               enum MHD_ConnectionNotificationCode toe)
 {
     struct worker *w = cls;
+    const union MHD_ConnectionInfo *ci;
     struct track *t;
 
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        atomic_fetch_add(&w->connections, 1);
-        atomic_fetch_sub(&w->pending, 1);
-        t = calloc(1, sizeof(*t));
-        *socket_context = t;
-        if (t == NULL)
-            return;  /* untracked: only the idle timeout applies to it */
-        t->conn = conn;
-        clock_gettime(CLOCK_MONOTONIC, &t->start);
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         pthread_mutex_lock(&w->lock);
-        t->next = w->tracks;
-        if (w->tracks != NULL)
-            w->tracks->prev = t;
-        w->tracks = t;
+        t = ci != NULL ? pending_of(w, ci->connect_fd) : NULL;
+        if (t != NULL) {
+            track_unlink(&w->pending, t);
+            t->conn = conn;
+            track_link(&w->tracks, t);
+        }
         pthread_mutex_unlock(&w->lock);
+        *socket_context = t;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        atomic_fetch_sub(&w->connections, 1);
-        /* Unlinked before MHD closes the socket: a sweep never touches a
-         * descriptor that may have been reused. */
+        /* Unlinked before MHD closes the socket: the acceptor never touches
+         * a descriptor that may have been reused. */
         t = *socket_context;
         if (t == NULL)
             return;
         pthread_mutex_lock(&w->lock);
-        if (t->prev != NULL)
-            t->prev->next = t->next;
-        else
-            w->tracks = t->next;
-        if (t->next != NULL)
-            t->next->prev = t->prev;
+        track_unlink(&w->tracks, t);
         pthread_mutex_unlock(&w->lock);
+        atomic_fetch_sub(&w->connections, 1);
+        close_gracefully(w->srv, t);
         free(t);
         *socket_context = NULL;
     }
@@ -595,9 +817,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 static void
 mark_requested(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct track *t = ci != NULL ? ci->socket_context : NULL;
+    struct track *t = track_of(conn);
 
     if (t != NULL)
         atomic_store(&t->requested, 1);
@@ -608,16 +828,12 @@ mark_requested(struct MHD_Connection *conn)
 static void
 cut(struct track *t)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(t->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-    if (ci != NULL && ci->connect_fd >= 0)
-        shutdown(ci->connect_fd, SHUT_RDWR);
+    shutdown(t->fd, SHUT_RDWR);
     atomic_store(&t->requested, 2);
 }
 
-/* The worker's oldest connection without a request header older than
- * `older` seconds, or NULL. Caller holds the worker's lock. */
+/* The worker's oldest started connection without a request header, older
+ * than `older` seconds, or NULL. Caller holds the worker's lock. */
 static struct track *
 oldest_waiting(struct worker *w, double older)
 {
@@ -678,6 +894,34 @@ evict_one(struct hw_server *s)
         return t != NULL;
     }
     return 0;
+}
+
+/* A pending connection whose descriptor no longer is its socket was closed
+ * by MHD without a start notification: libmicrohttpd 0.9.75's
+ * new_connection_process_() does that when it cannot allocate the
+ * connection's memory pool or finds its own limit reached. Forgets those,
+ * and any pending one whose descriptor number accept4() just returned
+ * again (fd >= 0), so the count never creeps. */
+static void
+forget_vanished(struct hw_server *s, int fd)
+{
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+
+        pthread_mutex_lock(&w->lock);
+        for (struct track *t = w->pending, *next; t != NULL; t = next) {
+            struct stat st;
+
+            next = t->next;
+            if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
+                st.st_dev != t->dev) {
+                track_unlink(&w->pending, t);
+                atomic_fetch_sub(&w->connections, 1);
+                free(t);
+            }
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
 }
 
 static void
@@ -743,7 +987,7 @@ least_loaded(struct hw_server *s, int *total)
     *total = 0;
     for (unsigned i = 0; i < s->n_workers; i++) {
         unsigned k = (start + i) % s->n_workers;
-        int n = atomic_load(&s->workers[k].connections) + atomic_load(&s->workers[k].pending);
+        int n = atomic_load(&s->workers[k].connections);
 
         *total += n;
         if (best_n < 0 || n < best_n) {
@@ -752,6 +996,78 @@ least_loaded(struct hw_server *s, int *total)
         }
     }
     return &s->workers[best];
+}
+
+/* Gives an accepted connection to a worker, counted from now: the worker
+ * starts it later, and a burst must never push a daemon past its own
+ * limit (MHD 0.9.75 can deadlock on that path). Takes fd. */
+static void
+hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+{
+    struct track *t = calloc(1, sizeof(*t));
+    struct stat st;
+
+    if (t == NULL || fstat(fd, &st) != 0) {
+        int e = t == NULL ? ENOMEM : errno;
+
+        free(t);
+        close(fd);
+        hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
+        return;
+    }
+    t->w = w;
+    t->fd = fd;
+    t->dev = st.st_dev;
+    t->ino = st.st_ino;
+    clock_gettime(CLOCK_MONOTONIC, &t->start);
+    atomic_fetch_add(&w->connections, 1);
+    pthread_mutex_lock(&w->lock);
+    track_link(&w->pending, t);
+    pthread_mutex_unlock(&w->lock);
+    /* MHD closes the socket itself when it cannot take it. */
+    if (MHD_add_connection(w->daemon, fd, (const struct sockaddr *)ss, sl) != MHD_YES) {
+        int e = errno;
+
+        /* Still pending unless forget_vanished() saw its descriptor go;
+         * only the acceptor forgets, and it is here. */
+        pthread_mutex_lock(&w->lock);
+        track_unlink(&w->pending, t);
+        pthread_mutex_unlock(&w->lock);
+        atomic_fetch_sub(&w->connections, 1);
+        free(t);
+        hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
+    }
+}
+
+/* Accepts what is waiting; at the limit, refuses or evicts. */
+static void
+accept_all(struct hw_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        struct worker *w;
+        int fd, total;
+
+        fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                hw_log(HW_LOG_WARN, "accept failed", "{s:s}", "error", strerror(errno));
+                usleep(10000);  /* let connections close before trying again */
+            }
+            return;
+        }
+        forget_vanished(s, fd);
+        w = least_loaded(s, &total);
+        /* At the limit, a client that has not even sent a request header
+         * gives its place up first; only then is the new one refused. */
+        if ((unsigned)total >= s->opts.connection_limit && !evict_one(s)) {
+            hw_metrics_connection_rejected();
+            close(fd);
+            continue;
+        }
+        hand_over(w, fd, &ss, sl);
+    }
 }
 
 static void *
@@ -766,39 +1082,9 @@ acceptor_main(void *arg)
             break;
         if (p[1].revents != 0)
             break;
+        forget_vanished(s, -1);
         sweep_deadline(s);
-        for (;;) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            struct worker *w;
-            int fd, total;
-
-            fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                    hw_log(HW_LOG_WARN, "accept failed", "{s:s}", "error", strerror(errno));
-                    usleep(10000);  /* let connections close before trying again */
-                }
-                break;
-            }
-            w = least_loaded(s, &total);
-            /* At the limit, a client that has not even sent a request header
-             * gives its place up first; only then is the new one refused. */
-            if ((unsigned)total >= s->opts.connection_limit && !evict_one(s)) {
-                hw_metrics_connection_rejected();
-                close(fd);
-                continue;
-            }
-            /* Counted before the hand-over: the worker starts it later, and
-             * a burst must never push a daemon past its own limit (MHD
-             * 0.9.75 can deadlock on that path). MHD closes the socket
-             * itself when it cannot take it. */
-            atomic_fetch_add(&w->pending, 1);
-            if (MHD_add_connection(w->daemon, fd, (struct sockaddr *)&ss, sl) != MHD_YES) {
-                atomic_fetch_sub(&w->pending, 1);
-                hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(errno));
-            }
-        }
+        accept_all(s);
     }
     return NULL;
 }
@@ -816,7 +1102,8 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)s->opts.client_ca_pem};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, per_worker, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, s->opts.idle_timeout_seconds, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                       (intptr_t)s->opts.connection_memory, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)&on_completed, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&on_connection, w};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
@@ -858,13 +1145,57 @@ start_plain(struct hw_server *s, struct hw_error *err)
                             MHD_OPTION_END);
 }
 
+static void
+apply_defaults(struct hw_server_options *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (o->bind_address == NULL)
+        o->bind_address = "0.0.0.0";
+    if (o->max_request_bytes == 0)
+        o->max_request_bytes = 8u << 20;
+    if (o->max_request_memory == 0)
+        o->max_request_memory = o->max_request_bytes > HW_SERVER_MEMORY_MIN ? o->max_request_bytes
+                                                                            : HW_SERVER_MEMORY_MIN;
+    if (o->connection_memory == 0)
+        o->connection_memory = 32 * 1024;
+    if (o->connection_limit == 0)
+        o->connection_limit = 1024;
+    if (o->idle_timeout_seconds == 0)
+        o->idle_timeout_seconds = 60;
+    if (o->threads == 0)
+        o->threads = cores > 0 ? (unsigned)cores : 1;
+    if (o->threads > MAX_WORKERS)
+        o->threads = MAX_WORKERS;
+}
+
+/* The workers: each may take the whole limit and more. The acceptor
+ * enforces the total (briefly above it while an evicted connection
+ * closes), and no daemon must ever reach its own limit. */
+static int
+start_workers(struct hw_server *s, struct hw_error *err)
+{
+    unsigned per = 2 * s->opts.connection_limit + 64;
+
+    s->n_workers = s->opts.threads;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        s->workers[i].srv = s;
+        pthread_mutex_init(&s->workers[i].lock, NULL);
+        s->workers[i].daemon = start_worker(s, &s->workers[i], per);
+        if (s->workers[i].daemon == NULL) {
+            hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker (libmicrohttpd)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct hw_server *
 hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair *pair,
                 struct hw_error *err)
 {
+    struct hw_linger_options lo = {0};
     struct hw_server *s;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned per;
 
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -872,38 +1203,24 @@ hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair
         return NULL;
     }
     s->opts = *opts;
+    apply_defaults(&s->opts);
     s->listen_fd = s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->creds_lock, NULL);
-    if (s->opts.bind_address == NULL)
-        s->opts.bind_address = "0.0.0.0";
-    if (s->opts.max_request_bytes == 0)
-        s->opts.max_request_bytes = 8u << 20;
-    if (s->opts.connection_limit == 0)
-        s->opts.connection_limit = 1024;
-    if (s->opts.idle_timeout_seconds == 0)
-        s->opts.idle_timeout_seconds = 60;
-    s->n_workers = s->opts.threads ? s->opts.threads : (cores > 0 ? (unsigned)cores : 1);
-    if (s->n_workers > MAX_WORKERS)
-        s->n_workers = MAX_WORKERS;
-    if (hw_server_set_certificate(s, pair, err) != 0)
+    hw_budget_install();
+    if (pair != NULL && hw_server_set_certificate(s, pair, err) != 0)
         goto fail;
     s->listen_fd = listen_on(s->opts.bind_address, s->opts.port, &s->port, err);
-    if (s->listen_fd < 0 || pipe2(s->wake, O_CLOEXEC) != 0) {
+    if (s->listen_fd < 0)
+        goto fail;
+    if (pipe2(s->wake, O_CLOEXEC) != 0) {
         hw_error_set(err, HW_EINTERNAL, "pipe: %s", strerror(errno));
         goto fail;
     }
-    /* Each worker may take the whole limit and more: the acceptor enforces
-     * the total (briefly above it while an evicted connection closes), and
-     * no daemon must ever reach its own limit. */
-    per = 2 * s->opts.connection_limit + 64;
-    for (unsigned i = 0; i < s->n_workers; i++) {
-        pthread_mutex_init(&s->workers[i].lock, NULL);
-        s->workers[i].daemon = start_worker(s, &s->workers[i], per);
-        if (s->workers[i].daemon == NULL) {
-            hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker (libmicrohttpd)");
-            goto fail;
-        }
-    }
+    /* A client gets its early answer if it finishes sending within the
+     * bounds: a body up to twice the limit, in 10 s. */
+    lo.max_bytes = 2 * s->opts.max_request_bytes + (1u << 20);
+    if ((s->linger = hw_linger_new(&lo, err)) == NULL || start_workers(s, err) != 0)
+        goto fail;
     if (s->opts.metrics_bind_address != NULL && (s->plain = start_plain(s, err)) == NULL)
         goto fail;
     if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
@@ -923,11 +1240,63 @@ hw_server_port(const struct hw_server *s)
     return s->port;
 }
 
+unsigned
+hw_server_connections(struct hw_server *s)
+{
+    int total = 0;
+
+    for (unsigned i = 0; i < s->n_workers; i++)
+        total += atomic_load(&s->workers[i].connections);
+    return total > 0 ? (unsigned)total : 0;
+}
+
 void
 hw_server_begin_shutdown(struct hw_server *s)
 {
     atomic_store(&s->draining, 1);
     hw_metrics_set_ready(0);
+}
+
+/* Stops the workers; MHD closes their connections, and the connections it
+ * never started are forgotten here. */
+static void
+stop_workers(struct hw_server *s)
+{
+    atomic_store(&s->stopping, 1);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+
+        if (w->srv == NULL)
+            continue;  /* never started */
+        if (w->daemon != NULL)
+            MHD_stop_daemon(w->daemon);
+        while (w->pending != NULL) {
+            struct track *t = w->pending;
+
+            track_unlink(&w->pending, t);
+            atomic_fetch_sub(&w->connections, 1);
+            free(t);
+        }
+        pthread_mutex_destroy(&w->lock);
+    }
+    if (s->plain != NULL)
+        MHD_stop_daemon(s->plain);
+}
+
+/* Nothing serves TLS any more: the credentials go, under their lock. */
+static void
+free_credentials(struct hw_server *s)
+{
+    pthread_mutex_lock(&s->creds_lock);
+    creds_free(atomic_exchange(&s->live, NULL));
+    while (s->retired != NULL) {
+        struct creds *c = s->retired;
+
+        s->retired = c->next;
+        creds_free(c);
+    }
+    pthread_mutex_unlock(&s->creds_lock);
+    pthread_mutex_destroy(&s->creds_lock);
 }
 
 void
@@ -947,27 +1316,14 @@ hw_server_stop(struct hw_server *s, unsigned drain_ms)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (hw_metrics_inflight() > 0 && elapsed(&t0) * 1000 < drain_ms)
+    while (atomic_load(&s->inflight) > 0 && elapsed(&t0) * 1000 < drain_ms)
         usleep(5000);
-    for (unsigned i = 0; i < s->n_workers; i++) {
-        if (s->workers[i].daemon != NULL) {
-            MHD_stop_daemon(s->workers[i].daemon);
-            pthread_mutex_destroy(&s->workers[i].lock);
-        }
-    }
-    if (s->plain != NULL)
-        MHD_stop_daemon(s->plain);
+    stop_workers(s);
+    hw_linger_free(s->linger);
     if (s->wake[0] >= 0)
         close(s->wake[0]);
     if (s->wake[1] >= 0)
         close(s->wake[1]);
-    creds_free(atomic_exchange(&live_creds, NULL));
-    while (s->retired != NULL) {
-        struct creds *c = s->retired;
-
-        s->retired = c->next;
-        creds_free(c);
-    }
-    pthread_mutex_destroy(&s->creds_lock);
+    free_credentials(s);
     free(s);
 }

@@ -19,6 +19,10 @@ struct hw_buf {
 /* Initialises b with limit max (0 = unlimited). Allocates nothing. */
 void hw_buf_init(struct hw_buf *b, size_t max);
 
+/* Makes room for extra more bytes now (within the limit), so that
+ * appending them never reallocates. 0, or -1 past the limit or out of memory. */
+int hw_buf_reserve(struct hw_buf *b, size_t extra);
+
 /* Appends; 0 on success, -1 when the limit would be passed or memory is out. */
 int hw_buf_append(struct hw_buf *b, const void *data, size_t len);
 int hw_buf_append_str(struct hw_buf *b, const char *s);

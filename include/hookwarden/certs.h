@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * certs: the only OpenSSL user. Loads and checks a serving key pair (both
- * files present and PEM, key matches certificate, inside its validity
- * window), describes it for logs and metrics, and generates development
- * certificates (a CA and a serving pair for a Service's DNS names). It
- * does not serve TLS: libmicrohttpd (GnuTLS) serves the checked PEM.
+ * certs: the only OpenSSL user. Checks a serving key pair (both files
+ * present and PEM, the key unencrypted and matching the certificate, SANs
+ * present), says where a time falls in its validity window, describes it
+ * for logs and metrics, and generates certificates (a CA and a serving
+ * pair for a Service's DNS names). It does not serve TLS: libmicrohttpd
+ * (GnuTLS) serves the checked PEM.
  */
 #ifndef HOOKWARDEN_CERTS_H
 #define HOOKWARDEN_CERTS_H
@@ -31,13 +32,37 @@ struct hw_certs_pair {
     struct hw_certs_info info;
 };
 
+/* The largest certificate, key or CA file accepted, in bytes. */
+#define HW_CERTS_FILE_MAX (1024 * 1024)
+
 /*
- * Reads cert_path and key_path and checks them at time now. On failure err
- * names the file and the problem (missing, not PEM, expired, not yet valid,
- * key does not match). On success pair owns the PEM (hw_certs_pair_clear).
+ * Checks a pair given as file contents (cert_name and key_name name them in
+ * messages): both PEM, the key unencrypted and matching the certificate,
+ * at least one DNS or IP subjectAltName. The validity window is not
+ * checked here (see hw_certs_validity): a pair outside it is still a pair.
+ * On failure err names the file and the problem. On success pair owns the
+ * PEM (hw_certs_pair_clear); it is zeroed on failure.
  */
-int hw_certs_load(const char *cert_path, const char *key_path, time_t now,
-                  struct hw_certs_pair *pair, struct hw_error *err);
+int hw_certs_parse(const char *cert, size_t cert_len, const char *key, size_t key_len,
+                   const char *cert_name, const char *key_name, struct hw_certs_pair *pair,
+                   struct hw_error *err);
+
+/* Reads cert_path and key_path (hw_file_read) and checks them as hw_certs_parse. */
+int hw_certs_load(const char *cert_path, const char *key_path, struct hw_certs_pair *pair,
+                  struct hw_error *err);
+
+enum hw_certs_validity { HW_CERTS_VALID = 0, HW_CERTS_NOT_YET_VALID, HW_CERTS_EXPIRED };
+
+/*
+ * Where now falls in info's validity window. When it is outside, why (may
+ * be NULL) says so with the date: "expired at 2026-11-27T22:49:29Z" or
+ * "is not valid before 2026-11-27T22:49:29Z".
+ */
+enum hw_certs_validity hw_certs_validity(const struct hw_certs_info *info, time_t now, char *why,
+                                         size_t whysz);
+
+/* t as "2026-11-27T22:49:29Z" (UTC) into out, which holds at least 32 bytes. */
+void hw_certs_format_time(time_t t, char *out, size_t outsz);
 
 /*
  * OpenSSL runs only at start and on reload, yet loading a pair touches
@@ -55,11 +80,12 @@ int hw_certs_load_ca(const char *path, char **pem, size_t *len, struct hw_error 
 
 /*
  * Writes DIR/ca.crt, ca.key, tls.crt, tls.key: an ECDSA P-256 CA and a
- * serving certificate for service, service.ns, service.ns.svc,
- * service.ns.svc.cluster.local, localhost and 127.0.0.1, valid for days.
- * Keys are written 0600. DIR is created when missing.
+ * serving certificate for service, service.ns, service.ns.svc and
+ * service.ns.svc.cluster.local, valid for days; with loopback also for
+ * localhost and 127.0.0.1 (a development pair). Keys are written 0600. DIR
+ * is created when missing.
  */
-int hw_certs_generate(const char *dir, const char *service, const char *ns, int days,
+int hw_certs_generate(const char *dir, const char *service, const char *ns, int days, int loopback,
                       struct hw_error *err);
 
 #endif

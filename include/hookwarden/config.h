@@ -28,7 +28,8 @@ struct hw_config {
     const char *tls_cert_file, *tls_key_file, *client_ca_file;
     const char *bind_address, *metrics_bind_address;
     unsigned port, threads, connection_limit, idle_timeout;
-    unsigned long long max_request_bytes;
+    unsigned long long max_request_bytes, max_request_memory;
+    unsigned reload_interval_ms;
     unsigned shutdown_grace, shutdown_timeout;
     const char *config_file;
     const char *pull_secrets[HW_CONFIG_MAX_SECRETS];
@@ -39,6 +40,7 @@ struct hw_config {
     /* gen-certs */
     const char *dir, *service, *namespace_;
     unsigned days;
+    int loopback;
     /* render / lint */
     const char *files[64];
     size_t n_files;

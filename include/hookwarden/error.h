@@ -18,8 +18,7 @@ enum hw_error_code {
     HW_EMETHOD,    /* wrong method: 405 */
     HW_ETOOBIG,    /* body over the limit: 413 */
     HW_EMEDIA,     /* wrong media type: 415 */
-    HW_EINTERNAL,  /* our fault or the system's: 500 */
-    HW_EUNAVAIL    /* not ready or shutting down: 503 */
+    HW_EINTERNAL   /* our fault or the system's: 500 */
 };
 
 #define HW_ERROR_MSG_MAX 512

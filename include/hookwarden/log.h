@@ -3,7 +3,8 @@
  * log: one JSON object per line on stderr, with time, level, msg and the
  * caller's fields. Fields are given as a jansson json_pack() format and its
  * arguments ("{s:s, s:i}", "uid", uid, "ops", n), so a line is built in one
- * place and written with one write(2): lines from threads never interleave.
+ * place and written whole under a lock: lines from threads never
+ * interleave, whatever their length and even when stderr is a pipe.
  * Never pass object bodies or key material.
  */
 #ifndef HOOKWARDEN_LOG_H

@@ -21,14 +21,21 @@ void hw_metrics_admission(const struct hw_response *res, double seconds);
 /* A request answered with an error status (4xx/5xx) on any path. */
 void hw_metrics_bad_request(int status);
 
-/* Requests being handled right now. */
+/* Mirrors the server's count of admissions being handled right now. */
 void hw_metrics_inflight_add(int delta);
-long hw_metrics_inflight(void);
 
 /* Connections refused because the limit was reached. */
 void hw_metrics_connection_rejected(void);
 
+/* A reload adopted (ok) or refused a changed file: count once per change. */
 void hw_metrics_reload(enum hw_metrics_reload what, int ok);
+
+/* A poll found what's files unusable at when (every failing poll). */
+void hw_metrics_reload_error(enum hw_metrics_reload what, time_t when);
+
+/* An admission refused because it needed more than its memory budget. */
+void hw_metrics_budget_exceeded(void);
+
 void hw_metrics_set_certificate_expiry(time_t not_after);
 void hw_metrics_set_ready(int ready);
 

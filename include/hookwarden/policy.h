@@ -58,7 +58,10 @@ struct hw_policy *hw_policy_new_default(const struct hw_policy_overrides *ov, st
 struct hw_policy *hw_policy_parse(const char *text, size_t len, const char *source,
                                   const struct hw_policy_overrides *ov, struct hw_error *err);
 
-/* Reads path and parses it. */
+/* The largest policy file accepted, in bytes. */
+#define HW_POLICY_FILE_MAX (1024 * 1024)
+
+/* Reads path (at most HW_POLICY_FILE_MAX bytes) and parses it. */
 struct hw_policy *hw_policy_load(const char *path, const struct hw_policy_overrides *ov,
                                  struct hw_error *err);
 

@@ -46,7 +46,7 @@ curl_cmd=$(block "curl ")
 [ -n "$curl_cmd" ] || { flunk "README.md has a curl command in an indented block"; finish; }
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$hw" gen-certs --dir "$tmp/certs" --service hookwarden --namespace hookwarden >"$tmp/gen.log" 2>&1 ||
+"$hw" gen-certs --dir "$tmp/certs" --service hookwarden --namespace hookwarden --loopback >"$tmp/gen.log" 2>&1 ||
 	{ flunk "gen-certs: $(cat "$tmp/gen.log")"; finish; }
 "$hw" serve --tls-cert-file "$tmp/certs/tls.crt" --tls-private-key-file "$tmp/certs/tls.key" \
 	--bind-address 127.0.0.1 --port "$port" --shutdown-grace-period 0 >"$tmp/serve.log" 2>&1 &

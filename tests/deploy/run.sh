@@ -485,11 +485,14 @@ free_port() {
 serve_smoke() {
 	local label=$1 port=$2 check_grace=$3 up=0 rc code
 	shift 3
-	local url=https://localhost:$port cacert=$tmp/ov-default/ca.crt
+	# The production pair names the Service only (gen-certs without
+	# --loopback), as kube-apiserver calls it: curl resolves that name here.
+	local url=https://hookwarden.hookwarden.svc:$port cacert=$tmp/ov-default/ca.crt
+	local rs=(--resolve "hookwarden.hookwarden.svc:$port:127.0.0.1")
 	"$@" >"$tmp/serve.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 1 50); do
-		if curl -fsS --max-time 2 --cacert "$cacert" "$url/healthz" >/dev/null 2>&1; then
+		if curl "${rs[@]}" -fsS --max-time 2 --cacert "$cacert" "$url/healthz" >/dev/null 2>&1; then
 			up=1
 			break
 		fi
@@ -499,7 +502,7 @@ serve_smoke() {
 	if [ "$up" = 1 ]; then
 		pass "$label: GET /healthz 200 over TLS verified by the generated CA"
 		check "$label: GET /readyz 200 (the readiness probe's path)" \
-			curl -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
+			curl "${rs[@]}" -fsS --max-time 2 --cacert "$cacert" "$url/readyz" || :
 		# Memory against the Deployment's request and limit: 8 keep-alive
 		# connections x 50 AdmissionReviews, then the peak and current RSS.
 		local urls=() i mem req lim hwm rss idle answered
@@ -507,7 +510,7 @@ serve_smoke() {
 		for i in $(seq 1 50); do urls+=("$url/mutate?timeout=5s"); done
 		local loaders=()
 		for i in $(seq 1 8); do
-			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+			curl "${rs[@]}" -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$review" "${urls[@]}" >"$tmp/load.$i" 2>&1 &
 			loaders+=($!)
 		done
@@ -526,7 +529,7 @@ serve_smoke() {
 		# ~1.5 MiB object limit twice (object and oldObject).
 		loaders=()
 		for i in $(seq 1 8); do
-			curl -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
+			curl "${rs[@]}" -sS --max-time 60 --cacert "$cacert" -H 'Content-Type: application/json' \
 				--data-binary @"$big_review" "$url/mutate?timeout=5s" >"$tmp/load.$i" 2>&1 &
 			loaders+=($!)
 		done
@@ -543,7 +546,7 @@ serve_smoke() {
 		if [ "$check_grace" = 1 ]; then
 			# Within the 2 s grace period: /readyz fails, the port still answers.
 			sleep 0.3
-			code=$(curl -sS --max-time 1 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>"$tmp/curl.err" || true)
+			code=$(curl "${rs[@]}" -sS --max-time 1 -o /dev/null -w '%{http_code}' --cacert "$cacert" "$url/readyz" 2>"$tmp/curl.err" || true)
 			if [ "$code" = 503 ]; then
 				pass "$label: after SIGTERM, /readyz answers 503 during the grace period"
 			else
@@ -614,8 +617,13 @@ sim_serve() {
 	mapfile -t args < <(deployment_args "$etc" "$sim_port")
 	"$hw" "${args[@]}" >"$tmp/sim-serve.log" 2>&1 &
 	server_pid=$!
+	# The pair names the Service only: reach it by its .svc name, here.
+	local svc
+	svc=$(openssl x509 -in "$1/tls.crt" -noout -ext subjectAltName | grep -o 'DNS:[^,]*\.svc\b' | head -1)
+	svc=${svc#DNS:}
 	for _ in $(seq 1 50); do
-		curl -fsS --max-time 2 --cacert "$1/ca.crt" "https://localhost:$sim_port/healthz" >/dev/null 2>&1 && return 0
+		curl -fsS --max-time 2 --cacert "$1/ca.crt" --resolve "$svc:$sim_port:127.0.0.1" \
+			"https://$svc:$sim_port/healthz" >/dev/null 2>&1 && return 0
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.2
 	done

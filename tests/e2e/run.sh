@@ -21,7 +21,7 @@ HW_SIM=$("$ROOT/tests/apiserver/cached.sh" "${HW_SIM_CACHE:-$ROOT/build/tools}")
 export HW_SIM
 
 HW_CERTS="$HW_TMP/certs"
-"$HW_BIN" gen-certs --dir "$HW_CERTS" --service hookwarden --namespace hookwarden >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+"$HW_BIN" gen-certs --dir "$HW_CERTS" --service hookwarden --namespace hookwarden --loopback >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 export HW_CERTS
 
 . "$HERE/lib.sh"

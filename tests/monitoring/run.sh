@@ -107,7 +107,7 @@ if [ ! -x "$hw" ]; then
 	echo "$passed passed, $failed failed"
 	exit 1
 fi
-"$hw" gen-certs --dir "$tmp/certs" --service hookwarden --namespace hookwarden >/dev/null
+"$hw" gen-certs --dir "$tmp/certs" --service hookwarden --namespace hookwarden --loopback >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$hw" serve --tls-cert-file "$tmp/certs/tls.crt" --tls-private-key-file "$tmp/certs/tls.key" \
 	--bind-address 127.0.0.1 --port "$port" --shutdown-grace-period 0 2>"$tmp/serve.log" &

@@ -35,7 +35,7 @@ die() { echo "soak: $*" >&2; exit 1; }
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status"; }
 
 [ -x "$LOAD" ] || die "$LOAD is missing (make soak builds it)"
-"$BIN" gen-certs --dir "$TMP/certs" --service hookwarden --namespace hookwarden >/dev/null || die "gen-certs failed"
+"$BIN" gen-certs --dir "$TMP/certs" --service hookwarden --namespace hookwarden --loopback >/dev/null || die "gen-certs failed"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 "$BIN" serve --tls-cert-file "$TMP/certs/tls.crt" --tls-private-key-file "$TMP/certs/tls.key" \
   --bind-address 127.0.0.1 --port "$PORT" --shutdown-grace-period 0 --log-level warn 2>"$TMP/server.log" &

@@ -225,7 +225,7 @@ check_help_is_true(enum hw_command cmd, const char *word)
         if (n < 1 || flag[0] != '-' || strncmp(line, "  -", 3) != 0)
             continue;
         flags++;
-        if (strcmp(flag, "--strict") == 0)
+        if (strcmp(flag, "--strict") == 0 || strcmp(flag, "--loopback") == 0)
             p = PARSE(word, flag);
         else if (strcmp(flag, "--label") == 0)
             p = PARSE(word, flag, "a=b");
@@ -233,8 +233,8 @@ check_help_is_true(enum hw_command cmd, const char *word)
             p = PARSE(word, flag, "warn");
         else if (strcmp(flag, "--service") == 0 || strcmp(flag, "--namespace") == 0)
             p = PARSE(word, flag, "x");
-        else if (strcmp(flag, "--max-request-bytes") == 0)
-            p = PARSE(word, flag, "2048");
+        else if (strcmp(flag, "--max-request-bytes") == 0 || strcmp(flag, "--max-request-memory") == 0)
+            p = PARSE(word, flag, "1048576");
         else if (strcmp(flag, "--hook-annotations") == 0)
             p = PARSE(word, flag, "false");
         else

@@ -256,7 +256,7 @@ START_TEST(test_policyfile_load_names_a_missing_file)
     struct hw_error err = {0};
 
     ck_assert_ptr_null(hw_policy_load("/nonexistent/policy.json", NULL, &err));
-    ck_assert_str_eq(err.msg, "/nonexistent/policy.json: cannot open policy file: No such file or directory");
+    ck_assert_str_eq(err.msg, "policy file /nonexistent/policy.json: cannot open: No such file or directory");
 }
 END_TEST
 

@@ -12,6 +12,10 @@ saw; the shell part decides what is acceptable. Standard library only.
   abuse.py PORT CA stall      SENT DECLARED    a body that never finishes
   abuse.py PORT CA post       FILE             one POST /mutate, status and body
   abuse.py PORT CA warm       N                N valid requests (keep-alive, one in 10 fresh)
+  abuse.py PORT CA concurrent FILE...          one POST /mutate per FILE, all at once
+  abuse.py PORT CA early      TRIES BYTES [big-header]  a body of BYTES sent without waiting for
+                                               the answer (no Expect: 100-continue), TRIES times;
+                                               with big-header, a 40 KB header first (431)
 
 Probes send a valid AdmissionReview (a labelled Job) with a 10 s timeout,
 kube-apiserver's default for a webhook call.
@@ -350,6 +354,62 @@ def warm(c, n):
     return {"ok": ok, "fail": fail}
 
 
+def concurrent(c, paths):
+    """Posts every file at once, each on its own connection, the headers
+    first and then the bodies, so that all of them are in the server
+    together; returns the statuses in order."""
+    bodies = [open(p, "rb").read() for p in paths]
+    socks = [c.tls(timeout=60.0) for _ in bodies]
+    out = [None] * len(bodies)
+
+    def one(i):
+        try:
+            socks[i].settimeout(60.0)
+            socks[i].sendall(request_bytes(bodies[i]))
+            out[i] = read_response(socks[i])[0]
+        except Exception as e:  # noqa: BLE001 - a failure is the data point
+            out[i] = "error: %s" % e
+        finally:
+            socks[i].close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"statuses": out, "bytes": [len(b) for b in bodies]}
+
+
+def early(c, tries, size, big_header=False):
+    """Sends a whole request with a body of size bytes without waiting,
+    the way Go's HTTP client and curl -H 'Expect:' do, then reads the
+    answer. A server that answers early and closes with unread bytes resets
+    the connection and the answer is lost; a lingering close delivers it."""
+    extra = b"X-Big: " + b"a" * 40000 + b"\r\n" if big_header else b""
+    head = (b"POST /mutate HTTP/1.1\r\nHost: hookwarden.hookwarden.svc\r\n"
+            b"Content-Type: application/json\r\n" + extra +
+            b"Content-Length: " + str(size).encode() + b"\r\n\r\n")
+    body = b" " * size
+    statuses, errors = {}, []
+    for _ in range(tries):
+        s = None
+        try:
+            s = c.tls(timeout=PROBE_TIMEOUT)
+            s.settimeout(PROBE_TIMEOUT)
+            # Go's client and curl give up on the answer when the write
+            # fails, so a reset while sending counts as a lost answer.
+            s.sendall(head + body)
+            status, _, _ = read_response(s)
+            statuses[status] = statuses.get(status, 0) + 1
+        except Exception as e:  # noqa: BLE001 - a lost answer is the data point
+            errors.append(str(e))
+        finally:
+            if s is not None:
+                s.close()
+    return {"tries": tries, "bytes": size, "statuses": statuses, "errors": errors[:5],
+            "lost": tries - sum(statuses.values())}
+
+
 def main():
     port, ca, cmd, args = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
     c = Ctx(port, ca)
@@ -367,6 +427,10 @@ def main():
         out = stall(c, int(args[0]), int(args[1]))
     elif cmd == "warm":
         out = warm(c, int(args[0]))
+    elif cmd == "concurrent":
+        out = concurrent(c, args)
+    elif cmd == "early":
+        out = early(c, int(args[0]), int(args[1]), len(args) > 2 and args[2] == "big-header")
     elif cmd == "post":
         out = post(c, args[0])
     else:

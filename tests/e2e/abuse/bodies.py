@@ -7,15 +7,25 @@
 Every body is an AdmissionReview (or starts like one) for a labelled Job, so
 what is tested is the parser and the policy, not the envelope checks:
   deep-arrays, deep-objects    JSON nested 100,000 deep
-  keys-100k                    100,000 annotations on the Job (valid: 200)
-  keys-8m                      ~560,000 annotations, just under 8 MiB (valid)
+  keys-100k                    100,000 annotations on the Job (valid JSON; past the
+                               default memory budget: 413)
+  keys-30k                     30,000 annotations (valid: 200)
+  keys-8m                      ~560,000 annotations, just under 8 MiB (valid JSON; 413)
   bad-utf8, overlong-utf8, bad-utf8-key, raw-nul, raw-nul-after-literal, lone-surrogate   invalid: 400
   escaped-nul                  "\\u0000" inside an annotation value (valid: 200)
   uid-nul                      "\\u0000" inside request.uid
   uid-long-utf8                a 70-byte uid whose 63rd byte is inside a UTF-8 sequence
   canary-valid                 a valid review carrying CANARY in env and annotations
   canary-truncated             the same, cut off just after CANARY (invalid JSON)
+and, just under the Deployment's 3.5 MiB cap (--max-request-bytes 3670016),
+the crafted bodies of the memory budget (issue #16), each also with a
+surrogate pair escape that makes the fast decoder hand the whole body to
+jansson ("-full"):
+  env-empty, env-empty-full    ~1.2 million {} env entries
+  top-400k, top-400k-full      400,000 extra top-level keys of the review
+  ann-230k, ann-230k-full      230,000 empty annotations
 """
+import string
 import json
 import os
 import sys
@@ -44,6 +54,34 @@ def dumps(v):
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+CAP = 3670016
+B62 = string.digits + string.ascii_letters
+
+
+def key4(i):
+    return "".join(B62[(i // 62 ** k) % 62] for k in range(4))
+
+
+def budget_bodies(w):
+    """The memory-budget bodies, each under CAP."""
+    # A surrogate-pair escape in a label value: valid JSON, but the fast
+    # decoder declines it, so jansson parses all of the body.
+    full = (b'"hookwarden.io/migration":"true"', b'"hookwarden.io/migration":"true","e":"\\ud83d\\ude00"')
+    t = dumps(review(job(env=["@@"]), "env"))
+    n = (CAP - len(t) - 64) // 3
+    body = t.replace(b'["@@"]', b"[" + b",".join([b"{}"] * n) + b"]")
+    w("env-empty", body)
+    w("env-empty-full", body.replace(*full))
+    t = dumps(review(job(), "top"))
+    body = t[:-1] + b"," + b",".join(b'"%s":0' % key4(i).encode() for i in range(400000)) + b"}"
+    w("top-400k", body)
+    w("top-400k-full", body.replace(*full))
+    t = dumps(review(job({"x": "y"}), "ann"))
+    body = t.replace(b'{"x":"y"}', b"{" + b",".join(b'"k%06d":""' % i for i in range(230000)) + b"}")
+    w("ann-230k", body)
+    w("ann-230k-full", body.replace(*full))
+
+
 def main():
     d = sys.argv[1]
     canary = sys.argv[2] if len(sys.argv) > 2 else "HWCANARY-7f3a"
@@ -59,6 +97,7 @@ def main():
     w("deep-arrays", head + b"[" * 100000 + b"]" * 100000 + b"}}}")
     w("deep-objects", head + b'{"a":' * 100000 + b"1" + b"}" * 100000 + b"}}}")
     w("keys-100k", dumps(review(job({"k%06d" % i: "v" for i in range(100000)}), "keys")))
+    w("keys-30k", dumps(review(job({"k%06d" % i: "v" for i in range(30000)}), "keys")))
     # Just under the 8 MiB default limit, made of the smallest keys.
     ann = b"{" + b",".join(b'"k%06d":"v"' % i for i in range(560000)) + b"}"
     body = dumps(review(job({"placeholder": "x"}), "keys8m"))
@@ -84,6 +123,7 @@ def main():
     w("canary-valid", valid)
     cut = valid.index(canary.encode()) + len(canary)
     w("canary-truncated", valid[:cut])
+    budget_bodies(w)
 
 
 if __name__ == "__main__":
