@@ -63,7 +63,7 @@ static const struct option options[] = {
      "largest AdmissionReview body accepted (413 above)", NULL},
     {"--max-request-memory", C_SERVE, K_SIZE, OFF(max_request_memory), 65536, 1ull << 34, "N",
      "memory for the JSON values of one AdmissionReview; 413 above",
-     "--max-request-bytes, at least 4 MiB"},
+     "--max-request-bytes, at least 4194304"},
     {"--connection-limit", C_SERVE, K_UINT, OFF(connection_limit), 1, 1000000, "N",
      "most connections open at once; more are closed on arrival", NULL},
     {"--idle-timeout", C_SERVE, K_UINT, OFF(idle_timeout), 1, 3600, "SECONDS",
@@ -543,7 +543,8 @@ default_text(const struct option *o, const struct hw_config *d, char *out, size_
             snprintf(out, outsz, "%u", *(const unsigned *)(base + o->offset));
         break;
     case K_SIZE:
-        snprintf(out, outsz, "%llu", *(const unsigned long long *)(base + o->offset));
+        if (*(const unsigned long long *)(base + o->offset) != 0 || o->unset == NULL)
+            snprintf(out, outsz, "%llu", *(const unsigned long long *)(base + o->offset));
         break;
     case K_LEVEL:
         snprintf(out, outsz, "%s", hw_log_level_name(d->log_level));
