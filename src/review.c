@@ -304,7 +304,8 @@ number_of(const char **p, const char *end)
     char digits[24];
     int integer = 1;
 
-    while (*p < end && strchr("-+.eE0123456789", **p) != NULL) {
+    /* strchr() would match the terminating NUL too: test the byte first. */
+    while (*p < end && **p != '\0' && strchr("-+.eE0123456789", **p) != NULL) {
         if (**p == '.' || **p == 'e' || **p == 'E')
             integer = 0;
         (*p)++;
@@ -433,7 +434,7 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
     if (!(need & HW_REVIEW_FULL) && hw_scan_extract(body, len, fields, N_FIELDS, r) == 0) {
         size_t ws = 0;
 
-        while (ws < len && strchr(" \t\r\n", body[ws]) != NULL)
+        while (ws < len && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
             ws++;
         r[N_FIELDS].p = body + ws;  /* the whole value, for build(-1) */
         r[N_FIELDS].len = len - ws;
