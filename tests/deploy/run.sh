@@ -298,6 +298,9 @@ fi
 if [ "$have_hw" = 1 ]; then
 	if [ -f "$policy" ]; then
 		check "policy ConfigMap's policy.yaml passes hookwarden --check --config" "$hw" --check --config "$policy" || :
+		# And it is the policy the binary has built in, key for key.
+		check "policy ConfigMap's policy.yaml is the built-in default policy" \
+			cmp <("$hw" policy show --config "$policy" | grep -v '^  "//"') <("$hw" policy show | grep -v '^  "//"')
 	else
 		flunk "policy ConfigMap's policy.yaml passes hookwarden --check (no policy was extracted)"
 	fi
