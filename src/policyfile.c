@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/text.h"
 #include "hookwarden/yaml.h"
 #include "policy_impl.h"
 
@@ -193,14 +194,19 @@ posmap_free(struct policy_posmap *pm)
     free(pm->v);
 }
 
-/* A problem found before there is a document: the position is in msg. */
+/* A problem found before there is a document: the position is in msg.
+ * Parsers quote what they stopped at (a YAML key cut to 80 bytes, say):
+ * the report stays one line of valid UTF-8 whatever that was. */
 static void
 text_problem(struct policy_vctx *v, const char *msg)
 {
+    char clean[HW_ERROR_MSG_MAX];
+
+    hw_text_printable(clean, sizeof(clean), msg, strlen(msg), sizeof(clean) - 1);
     v->problems++;
-    hw_error_set(v->err, HW_EINVAL, "%s", msg);
+    hw_error_set(v->err, HW_EINVAL, "%s", clean);
     if (v->report)
-        hw_buf_printf(v->report, "%s\n", msg);
+        hw_buf_printf(v->report, "%s\n", clean);
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/text.h"
 #include "policy_impl.h"
 
 /* ---- problems ---- */
@@ -49,18 +50,16 @@ position_of(const struct policy_vctx *v, const char *path, int *line, int *col)
 void
 policy_problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
 {
-    char msg[480];
+    char raw[480], msg[480];
     int line, col;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    /* Keys come from the file: one problem stays on one report line. */
-    for (char *c = msg; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    }
+    /* Keys come from the file: one problem stays on one report line, of
+     * valid UTF-8 even where the message was cut inside a character. */
+    hw_text_printable(msg, sizeof(msg), raw, strlen(raw), sizeof(msg) - 1);
     position_of(v, path, &line, &col);
     v->problems++;
     hw_error_set(v->err, HW_EINVAL, "%s:%d:%d: %s", v->source, line, col, msg);
