@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy: the decision function. Given a snapshot and a Job it selects,
+ * policy: the decision function. Given a snapshot and a Job it selects (the
+ * same in every namespace), it takes the settings for the Job's namespace
+ * (the base layer, or the matching overrides laid over it: policylayer.c),
  * sets what the platform wants set (hook annotations, restartPolicy,
  * imagePullSecrets, Job settings) through the patch builder, then lints the
  * result against Helm's rules. On UPDATE it judges only what the update
@@ -10,7 +12,7 @@
  * Messages are written here, for chart authors: a warning says what and why
  * in one short printable line; a denial names the Job, the rule and the fix.
  * Strings from the object are compared with their lengths: "Never\u0000x" is
- * not Never. Building snapshots from JSON is policyfile.c's job.
+ * not Never. Building snapshots from files is policyfile.c's job.
  */
 #include <ctype.h>
 #include <stdarg.h>

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The policy snapshot's layout, shared by policy.c (deciding) and
- * policyfile.c (building it from JSON). Not installed, not a contract:
- * everything outside these two files uses include/hookwarden/policy.h.
- * Strings are borrowed from the JSON documents the snapshot holds.
+ * The policy snapshot's layout, shared by the policy module's files:
+ * policy.c (deciding), policyfile.c (building snapshots from documents),
+ * policyschema.c (reading a document's keys) and policylayer.c (the field
+ * table, per-namespace overrides, the policy as a document). Not
+ * installed, not a contract: everything outside these files uses
+ * include/hookwarden/policy.h. Strings are borrowed from the JSON documents
+ * the snapshot holds.
  */
 #ifndef HOOKWARDEN_POLICY_IMPL_H
 #define HOOKWARDEN_POLICY_IMPL_H
@@ -11,7 +14,6 @@
 #include <stdatomic.h>
 
 #include "hookwarden/buf.h"
-
 #include "hookwarden/policy.h"
 
 #define POLICY_LIST_MAX 64
@@ -55,7 +57,7 @@ struct policy_override {
     struct policy_strlist namespaces;  /* globs: '*' any run, '?' one character */
     unsigned long long set;            /* policy_field bits this override sets */
     struct policy_settings values;     /* read over a copy of the base; only set counts */
-    char where[96];                    /* "FILE:LINE:COL" of the entry, for messages */
+    char where[288];                   /* "FILE:LINE:COL" of the entry, for messages */
 };
 
 struct hw_policy {
@@ -93,13 +95,6 @@ struct policy_vctx {
     int problems;
 };
 
-/* Reports a problem at path's position ("source:line:col: message"). */
-void policy_problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* "source:line:col" of path, into out. */
-void policy_where(const struct policy_vctx *v, const char *path, char *out, size_t outsz);
-
 /* Reads a policy document's base layer (every key but overrides) over p. */
 void policy_read_doc(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
 
@@ -114,9 +109,9 @@ int policy_is_secret_name(const char *s);
 
 /* ---- policylayer.c: the field table, globs, overlays, the policy as JSON ---- */
 
-/* The bits of the fields a document (the file's base layer or one override,
- * already validated) gives a value. */
-unsigned long long policy_fields_given(const json_t *doc);
+/* The bits of the fields an override entry (already validated) gives a
+ * value; only fields an override may set count. */
+unsigned long long policy_fields_given(const json_t *entry);
 
 /* The bits of the hook.* modes (--hook-annotations=false keeps them off). */
 unsigned long long policy_fields_hook_modes(void);

@@ -23,6 +23,34 @@
 
 #define POLICY_FILE_MAX (1024 * 1024)
 
+struct scan;
+
+static void scan_adv(struct scan *sc);
+static void scan_ws(struct scan *sc);
+static void scan_string(struct scan *sc, char *out, size_t outsz);
+static void posmap_add(struct policy_posmap *pm, const char *path, int line, int col);
+static void scan_value(struct scan *sc, char *path, size_t plen, size_t pcap);
+static void posmap_build(struct policy_posmap *pm, const char *text, size_t len);
+static void posmap_free(struct policy_posmap *pm);
+static void text_problem(struct policy_vctx *v, const char *msg);
+static int is_yaml(const char *source, const char *text, size_t len);
+static json_t *parse_json(struct policy_vctx *v, const char *text, size_t len);
+static int take_positions(struct policy_vctx *v, struct hw_yaml_stream *st);
+static json_t *parse_yaml(struct policy_vctx *v, const char *text, size_t len);
+static json_t *parse_doc(struct policy_vctx *v, const char *text, size_t len);
+static int flag_pull_secrets(struct policy_settings *s, const struct hw_policy_overrides *ov,
+                             json_t *hold, struct hw_error *err);
+static int flag_label(struct policy_settings *s, const struct hw_policy_overrides *ov,
+                      json_t *hold, struct hw_error *err);
+static int apply_flags(struct hw_policy *p, const struct hw_policy_overrides *ov,
+                       struct hw_error *err);
+static unsigned review_needs(const struct hw_policy *p);
+static int read_text(struct policy_vctx *v, struct hw_policy *p, int slot, const char *text,
+                     size_t len);
+static struct hw_policy *build(const char *text, size_t len, const char *source,
+                               const struct hw_policy_overrides *ov, struct hw_buf *report,
+                               struct hw_error *err, int *problems);
+
 static const char default_policy[] =
     "{"
     "\"selector\":{\"labelKey\":\"hookwarden.io/migration\",\"labelValues\":[\"true\"]},"
@@ -118,8 +146,6 @@ posmap_add(struct policy_posmap *pm, const char *path, int line, int col)
     pm->v[pm->n].col = col;
     pm->n++;
 }
-
-static void scan_value(struct scan *sc, char *path, size_t plen, size_t pcap);
 
 static void
 scan_value(struct scan *sc, char *path, size_t plen, size_t pcap)

@@ -123,11 +123,12 @@ policy_fields_given(const json_t *doc)
 
     for (size_t i = 0; i < N_FIELDS; i++) {
         const json_t *v = get_at(doc, fields[i].path);
-        int given = v != NULL;
+        int given = v != NULL && fields[i].per_namespace;
 
         /* A rule's action is given as "warn" or as {"action": "warn"}. */
         if (fields[i].kind == F_ACTION)
             given = json_is_string(v) || json_object_get(v, "action") != NULL;
+        given &= fields[i].per_namespace;
         if (given)
             set |= 1ull << i;
     }

@@ -21,6 +21,46 @@
 #include "hookwarden/text.h"
 #include "policy_impl.h"
 
+enum str_kind { STR_EVENTS, STR_DELETE, STR_WEIGHT, STR_RESTART };
+
+static void position_of(const struct policy_vctx *v, const char *path, int *line, int *col);
+static void problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void where(const struct policy_vctx *v, const char *path, char *out, size_t outsz);
+static const char *yaml_hint(const struct policy_vctx *v, const json_t *got, char *buf, size_t n);
+static void check_keys(struct policy_vctx *v, const json_t *obj, const char *path,
+                       const char *const *allowed);
+static const json_t *member(struct policy_vctx *v, const json_t *obj, const char *path,
+                            const char *key, json_type type, const char *what);
+static int is_dns_label(const char *s, size_t max);
+static void read_strlist(struct policy_vctx *v, const json_t *arr, const char *path,
+                         struct policy_strlist *out, int (*valid)(const char *), const char *what);
+static int mode_of(struct policy_vctx *v, const json_t *obj, const char *path, int merge_word,
+                   enum hw_mode *mode);
+static int helm_list_ok(const char *s, int (*known)(const char *, size_t));
+static int str_valid(enum str_kind kind, const char *s, char *why, size_t n);
+static void read_str_setting(struct policy_vctx *v, const json_t *parent, const char *ppath,
+                             const char *key, enum str_kind kind, struct policy_str *out);
+static void read_int_setting(struct policy_vctx *v, const json_t *parent, const char *ppath,
+                             const char *key, long long min, struct policy_int *out);
+static void read_selector(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
+static void read_namespaces(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
+static void read_settings(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
+static int action_of(struct policy_vctx *v, const json_t *val, const char *path,
+                     enum hw_action *out);
+static void read_rule_int(struct policy_vctx *v, const json_t *obj, const char *path,
+                          const char *key, long long min, long long *out);
+static void read_rule_params(struct policy_vctx *v, const json_t *obj, const char *path,
+                             enum hw_rule r, struct policy_settings *p);
+static void read_rules(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
+static int list_has(const struct policy_strlist *l, const char *s);
+static void check_pattern(struct policy_vctx *v, const char *path, const char *pat,
+                          const struct policy_settings *base);
+static void read_patterns(struct policy_vctx *v, const json_t *entry, struct policy_override *o,
+                          const struct policy_settings *base);
+static void read_override(struct policy_vctx *v, const json_t *entry, struct policy_override *o,
+                          const struct policy_settings *base);
+
 /* ---- problems ---- */
 
 /* Where path (or, failing that, its nearest recorded parent: keys an alias
@@ -47,8 +87,9 @@ position_of(const struct policy_vctx *v, const char *path, int *line, int *col)
     }
 }
 
-void
-policy_problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
+/* Reports a problem at path's position ("source:line:col: message"). */
+static void
+problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
 {
     char raw[480], msg[480];
     int line, col;
@@ -67,16 +108,15 @@ policy_problem(struct policy_vctx *v, const char *path, const char *fmt, ...)
         hw_buf_printf(v->report, "%s:%d:%d: %s\n", v->source, line, col, msg);
 }
 
-void
-policy_where(const struct policy_vctx *v, const char *path, char *out, size_t outsz)
+/* "source:line:col" of path, into out. */
+static void
+where(const struct policy_vctx *v, const char *path, char *out, size_t outsz)
 {
     int line, col;
 
     position_of(v, path, &line, &col);
     snprintf(out, outsz, "%s:%d:%d", v->source, line, col);
 }
-
-#define problem policy_problem
 
 /* What a YAML author may have meant when the schema wants a string: go-yaml
  * (and so hookwarden) types plain off/on/yes/no and numbers. The hint goes
@@ -97,8 +137,6 @@ yaml_hint(const struct policy_vctx *v, const json_t *got, char *buf, size_t n)
         snprintf(buf, n, " (YAML reads a plain number as a number: write it in quotes)");
     return buf;
 }
-
-#define HINT(v, got) yaml_hint(v, got, (char[160]){0}, 160)
 
 /* Reports keys of obj (at path) that are not in allowed; NULL-terminated. */
 static void
@@ -127,14 +165,14 @@ member(struct policy_vctx *v, const json_t *obj, const char *path, const char *k
        const char *what)
 {
     const json_t *m = json_object_get(obj, key);
-    char sub[640];
+    char sub[640], hint[160];
 
     if (m == NULL)
         return NULL;
     if (json_typeof(m) != type && !(type == JSON_TRUE && json_is_boolean(m))) {
         snprintf(sub, sizeof(sub), "%s/%s", path, key);
         problem(v, sub, "%s/%s must be %s%s", path, key, what,
-                type == JSON_STRING ? HINT(v, m) : "");
+                type == JSON_STRING ? yaml_hint(v, m, hint, sizeof(hint)) : "");
         return NULL;
     }
     return m;
@@ -207,13 +245,13 @@ read_strlist(struct policy_vctx *v, const json_t *arr, const char *path, struct 
 {
     size_t i;
     const json_t *e;
-    char sub[640];
+    char sub[640], hint[160];
 
     out->n = 0;
     json_array_foreach(arr, i, e) {
         snprintf(sub, sizeof(sub), "%s/%zu", path, i);
         if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
-            problem(v, sub, "%s must be a string%s", sub, HINT(v, e));
+            problem(v, sub, "%s must be a string%s", sub, yaml_hint(v, e, hint, sizeof(hint)));
             continue;
         }
         if (valid != NULL && !valid(json_string_value(e))) {
@@ -283,8 +321,6 @@ helm_list_ok(const char *s, int (*known)(const char *, size_t))
         p = end + 1;
     }
 }
-
-enum str_kind { STR_EVENTS, STR_DELETE, STR_WEIGHT, STR_RESTART };
 
 /* 1 when s is a valid value of kind; else 0 with the reason in why. */
 static int
@@ -452,6 +488,7 @@ static int
 action_of(struct policy_vctx *v, const json_t *val, const char *path, enum hw_action *out)
 {
     const char *s = json_string_value(val);
+    char hint[160];
 
     for (int i = 0; s != NULL && i < 3; i++) {
         if (strcmp(s, hw_policy_action_name((enum hw_action)i)) == 0) {
@@ -459,7 +496,7 @@ action_of(struct policy_vctx *v, const json_t *val, const char *path, enum hw_ac
             return 0;
         }
     }
-    problem(v, path, "%s must be one of off, warn, deny%s", path, HINT(v, val));
+    problem(v, path, "%s must be one of off, warn, deny%s", path, yaml_hint(v, val, hint, sizeof(hint)));
     return -1;
 }
 
@@ -517,7 +554,7 @@ read_rules(struct policy_vctx *v, const json_t *doc, struct policy_settings *p)
 {
     const json_t *rules = member(v, doc, v->base, "rules", JSON_OBJECT, "an object"), *val;
     const char *key;
-    char path[512];
+    char path[512], hint[160];
 
     if (rules == NULL)
         return;
@@ -548,7 +585,7 @@ read_rules(struct policy_vctx *v, const json_t *doc, struct policy_settings *p)
             read_rule_params(v, val, path, (enum hw_rule)r, p);
         } else {
             problem(v, path, "%s must be off, warn, deny or an object with an action%s", path,
-                    HINT(v, val));
+                    yaml_hint(v, val, hint, sizeof(hint)));
         }
     }
 }
@@ -660,7 +697,7 @@ read_override(struct policy_vctx *v, const json_t *entry, struct policy_override
     read_settings(v, entry, &o->values);
     read_rules(v, entry, &o->values);
     o->set = policy_fields_given(entry);
-    policy_where(v, v->base, o->where, sizeof(o->where));
+    where(v, v->base, o->where, sizeof(o->where));
 }
 
 int
