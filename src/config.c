@@ -20,7 +20,8 @@ enum kind {
 #define C_CHECK (1u << HW_CMD_CHECK)
 #define C_RENDER ((1u << HW_CMD_RENDER) | (1u << HW_CMD_LINT))
 #define C_LINT (1u << HW_CMD_LINT)
-#define C_POLICY (C_SERVE | C_CHECK | C_RENDER)
+#define C_SHOW (1u << HW_CMD_POLICY_SHOW)
+#define C_POLICY (C_SERVE | C_CHECK | C_RENDER | C_SHOW)
 
 /* One flag of one or more commands. The default shown by --help is read
  * from a defaults() configuration, so it is the one the code uses; unset
@@ -52,9 +53,9 @@ static const struct option options[] = {
     {"--port", C_SERVE, K_UINT, OFF(port), 0, 65535, "PORT", "HTTPS port; 0 picks a free one", NULL},
     {"--bind-address", C_SERVE, K_STR, OFF(bind_address), 0, 0, "IP", "address to listen on", NULL},
     {"--config", C_SERVE, K_STR, OFF(config_file), 0, 0, "FILE",
-     "policy file (JSON); re-read when it changes and on SIGHUP", "built-in default policy"},
-    {"--config", C_CHECK | C_RENDER, K_STR, OFF(config_file), 0, 0, "FILE", "policy file (JSON)",
-     "built-in default policy"},
+     "policy file (YAML or JSON); re-read when it changes and on SIGHUP", "built-in default policy"},
+    {"--config", C_CHECK | C_RENDER | C_SHOW, K_STR, OFF(config_file), 0, 0, "FILE",
+     "policy file (YAML or JSON)", "built-in default policy"},
     {"--image-pull-secret", C_POLICY, K_SECRET, 0, 0, 0, "NAME",
      "imagePullSecret to add to opted-in Jobs; repeatable, replaces the policy file's list", "none"},
     {"--label", C_POLICY, K_LABEL, 0, 0, 0, "KEY=VALUE",
@@ -87,12 +88,15 @@ static const struct option options[] = {
      "the Service's namespace for the SANs, a DNS-1123 label (required)", NULL},
     {"--namespace", C_RENDER, K_NAMESPACE, OFF(namespace_), 0, 0, "NS",
      "namespace of documents that name none", "$HELM_NAMESPACE, else none"},
+    {"--namespace", C_SHOW, K_NAMESPACE, OFF(namespace_), 0, 0, "NS",
+     "show the policy a Job in this namespace gets (its overrides applied)",
+     "the file's layers and overrides as written"},
     {"--days", C_GEN, K_UINT, OFF(days), 1, 3650, "N", "validity of both certificates in days", NULL},
     {"--loopback", C_GEN, K_FLAG, OFF(loopback), 0, 0, NULL,
      "also make the pair valid for localhost and 127.0.0.1 (development and tests only)", NULL},
     {"-f", C_RENDER, K_FILE, 0, 0, 0, "FILE", "manifest file to read, - for stdin; repeatable",
      "stdin"},
-    {"--hook-annotations", C_RENDER, K_BOOL, OFF(hook_annotations), 0, 0, "true|false",
+    {"--hook-annotations", C_RENDER | C_SHOW, K_BOOL, OFF(hook_annotations), 0, 0, "true|false",
      "add the policy's helm.sh/hook* annotations; false for a Helm 3 post-renderer, which runs\n"
      "after Helm sorted hooks (the annotations would be inert there)", NULL},
     {"--strict", C_LINT, K_FLAG, OFF(strict), 0, 0, NULL, "exit 1 on any warning too", NULL},
@@ -137,6 +141,13 @@ static const struct command {
      "one line per finding: FILE:DOC:Kind/name: RULE: ACTION: MESSAGE. Exits 1 on a\n"
      "denial, an object the policy cannot patch or malformed input (with --strict,\n"
      "also on a warning), 2 when it cannot run. The policy file is read once."},
+    {"policy", HW_CMD_POLICY_SHOW, "policy show [--config FILE] [--namespace NS] [flags]",
+     "Prints the policy as JSON, every key with its value: with --namespace, the\n"
+     "effective policy a Job in that namespace gets (the file, the flags, then the\n"
+     "file's overrides that match the namespace, which a \"//\" key names), as the\n"
+     "webhook and render apply it; without, the base layer and each override as\n"
+     "compiled. The output is itself a valid policy file. Exits 2 when the policy\n"
+     "does not load."},
     {"version", HW_CMD_VERSION, "version", "Prints the version. Also spelled --version."},
     {"--version", HW_CMD_VERSION, NULL, NULL},
     {"help", HW_CMD_HELP, "help [COMMAND]",
@@ -410,7 +421,7 @@ unknown_command(const char *word, struct hw_error *err)
     else
         hw_error_set(err, HW_EINVAL,
                      "unknown command \"%.80s\": the commands are serve, gen-certs, check, render, lint, "
-                     "version and help",
+                     "policy show, version and help",
                      word);
 }
 
@@ -452,7 +463,7 @@ int
 hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *err)
 {
     const char *stray;
-    int seen_cmd = 0;
+    int seen_cmd = 0, seen_sub = 0;
 
     defaults(cfg);
     if (find_command_word(argc, argv, cfg, &stray, err) != 0)
@@ -476,6 +487,11 @@ hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *e
 
         if (c != NULL && c->cmd == cfg->command && !seen_cmd) {
             seen_cmd = 1;
+            continue;
+        }
+        /* "policy" has one subcommand so far: "show". */
+        if (cfg->command == HW_CMD_POLICY_SHOW && seen_cmd && !seen_sub && strcmp(arg, "show") == 0) {
+            seen_sub = 1;
             continue;
         }
         if (arg[0] != '-' || strcmp(arg, "-") == 0) {
@@ -505,6 +521,11 @@ hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *e
         }
         if (store(o, val, cfg, err) != 0)
             return -1;
+    }
+    if (cfg->command == HW_CMD_POLICY_SHOW && !seen_sub) {
+        hw_error_set(err, HW_EINVAL, "policy needs a subcommand: hookwarden policy show [--config FILE] "
+                                     "[--namespace NS]");
+        return -1;
     }
     return 0;
 }

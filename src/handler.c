@@ -149,6 +149,30 @@ rules_text(const struct hw_outcome *oc, struct hw_response *res)
         memcpy(res->rules + used, "}", 2);
 }
 
+/* The overrides that applied: res->overrides as "[0,2]", and the audit
+ * annotation's value "0,2" into audit. */
+static void
+overrides_text(const struct hw_outcome *oc, struct hw_response *res, char *audit, size_t asz)
+{
+    size_t used = 0, aused = 0;
+
+    res->overrides[0] = audit[0] = '\0';
+    for (size_t i = 0; i < oc->n_overrides; i++) {
+        int w = snprintf(res->overrides + used, sizeof(res->overrides) - used, "%s%u",
+                         i ? "," : "[", (unsigned)oc->overrides[i]);
+        int a = snprintf(audit + aused, asz - aused, "%s%u", i ? "," : "",
+                         (unsigned)oc->overrides[i]);
+
+        if (w < 0 || (size_t)w >= sizeof(res->overrides) - used - 1 || a < 0 ||
+            (size_t)a >= asz - aused)
+            break;
+        used += (size_t)w;
+        aused += (size_t)a;
+    }
+    if (used > 0)
+        memcpy(res->overrides + used, "]", 2);
+}
+
 static void
 fill_summary(const struct hw_review *rv, const struct hw_outcome *oc, struct hw_response *res)
 {
@@ -183,8 +207,8 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     struct hw_answer ans = {0};
     struct hw_error err = {0};
     struct hw_buf out, ptext;
-    const char *warnings[HW_OUTCOME_MAX], *akeys[HW_OUTCOME_MAX + 2], *avals[HW_OUTCOME_MAX + 2];
-    char keys[HW_OUTCOME_MAX + 1][64], mutated[256];
+    const char *warnings[HW_OUTCOME_MAX], *akeys[HW_OUTCOME_MAX + 3], *avals[HW_OUTCOME_MAX + 3];
+    char keys[HW_OUTCOME_MAX + 1][64], mutated[256], overrides[HW_POLICY_OVERRIDES_MAX * 4];
     size_t n_audit = 0;
 
     hw_response_clear(res);
@@ -213,6 +237,13 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     audit_lists(&oc, mutated, sizeof(mutated), keys, avals + 1, &n_audit);
     for (size_t i = 0; i < n_audit; i++)
         akeys[i + 1] = keys[i];
+    /* Which per-namespace overrides decided this answer, for the audit log. */
+    overrides_text(&oc, res, overrides, sizeof(overrides));
+    if (overrides[0] != '\0') {
+        akeys[n_audit + 1] = "overrides";
+        avals[n_audit + 1] = overrides;
+        n_audit++;
+    }
     if (oc.denied) {
         ans.allowed = 0;
         ans.status_code = 403;

@@ -329,6 +329,7 @@ main(int argc, char **argv)
         return cmd_serve(&cfg);
     case HW_CMD_RENDER:
     case HW_CMD_LINT:
+    case HW_CMD_POLICY_SHOW:
         return hw_render_main(&cfg);
     default:
         hw_config_usage(stderr);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policy: the decision function. Given a snapshot and a Job it selects,
+ * policy: the decision function. Given a snapshot and a Job it selects (the
+ * same in every namespace), it takes the settings for the Job's namespace
+ * (the base layer, or the matching overrides laid over it: policylayer.c),
  * sets what the platform wants set (hook annotations, restartPolicy,
  * imagePullSecrets, Job settings) through the patch builder, then lints the
  * result against Helm's rules. On UPDATE it judges only what the update
@@ -10,10 +12,11 @@
  * Messages are written here, for chart authors: a warning says what and why
  * in one short printable line; a denial names the Job, the rule and the fix.
  * Strings from the object are compared with their lengths: "Never\u0000x" is
- * not Never. Building snapshots from JSON is policyfile.c's job.
+ * not Never. Building snapshots from files is policyfile.c's job.
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +64,7 @@ hw_policy_source(const struct hw_policy *p)
 unsigned
 hw_policy_review_needs(const struct hw_policy *p)
 {
-    return p->actions[HW_RULE_SIDECAR] != HW_ACTION_OFF ? HW_REVIEW_NEED_CONTAINERS : 0;
+    return p->review_needs;
 }
 
 struct hw_policy *
@@ -79,6 +82,7 @@ hw_policy_unref(struct hw_policy *p)
         return;
     json_decref(p->docs[0]);
     json_decref(p->docs[1]);
+    free(p->overrides);
     free(p->source);
     free(p);
 }
@@ -204,7 +208,7 @@ same_helm_list(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Everything one decision reads and writes. */
 struct decision {
-    const struct hw_policy *p;
+    const struct policy_settings *s;  /* the effective settings for the Job's namespace */
     struct hw_outcome *out;
     char job[160];               /* "ns/name", quoted, for denial messages */
     unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
@@ -269,7 +273,7 @@ static void
 finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix)
 {
     struct hw_outcome *out = d->out;
-    enum hw_action action = d->p->actions[rule];
+    enum hw_action action = d->s->actions[rule];
     int waived = action == HW_ACTION_DENY && (d->waived & 1u << rule);
     size_t used;
 
@@ -318,7 +322,7 @@ list_has(const struct policy_strlist *l, const char *s)
 
 /* The object carries the opt-in label with a selected value. */
 static int
-labelled(const struct hw_policy *p, const json_t *object)
+labelled(const struct policy_settings *p, const json_t *object)
 {
     const json_t *label = json_object_get(
         json_object_get(json_object_get(object, "metadata"), "labels"), p->label_key);
@@ -334,22 +338,27 @@ enum selection {
     SELECT_ALL
 };
 
-static enum selection
-selects(const struct hw_policy *p, const struct hw_target *t, const json_t *object)
+/* The request's namespace, else the object's, else "". */
+static const char *
+namespace_of(const struct hw_target *t, const json_t *object)
 {
-    const char *ns;
+    const json_t *n;
 
+    if (t->namespace_ != NULL && t->namespace_[0] != '\0')
+        return t->namespace_;
+    n = json_object_get(json_object_get(object, "metadata"), "namespace");
+    return json_is_string(n) ? json_string_value(n) : "";
+}
+
+static enum selection
+selects(const struct policy_settings *p, const struct hw_target *t, const char *ns,
+        const json_t *object)
+{
     if (t->operation != HW_OP_CREATE && t->operation != HW_OP_UPDATE)
         return SELECT_NONE;
     if (strcmp(t->group, "batch") != 0 || strcmp(t->version, "v1") != 0 ||
         strcmp(t->kind, "Job") != 0 || t->subresource[0] != '\0' || !json_is_object(object))
         return SELECT_NONE;
-    ns = t->namespace_;
-    if (ns == NULL || ns[0] == '\0') {
-        const json_t *n = json_object_get(json_object_get(object, "metadata"), "namespace");
-
-        ns = json_is_string(n) ? json_string_value(n) : "";
-    }
     if (list_has(&p->ns_exclude, ns) || (p->ns_include.n > 0 && !list_has(&p->ns_include, ns)))
         return SELECT_NONE;
     if (labelled(p, object))
@@ -401,7 +410,7 @@ set_annotation(struct decision *d, json_t *obj, struct hw_patch *patch,
 static int
 set_restart_policy(struct decision *d, json_t *obj, struct hw_patch *patch, struct hw_error *err)
 {
-    const struct policy_str *want = &d->p->restart_policy;
+    const struct policy_str *want = &d->s->restart_policy;
     const json_t *cur;
     char b1[48];
 
@@ -436,7 +445,7 @@ has_pull_secret(const json_t *list, const char *name)
 static int
 merge_pull_secrets(struct decision *d, json_t *obj, struct hw_patch *patch, struct hw_error *err)
 {
-    const struct hw_policy *p = d->p;
+    const struct policy_settings *p = d->s;
     int any = 0;
 
     if (p->pull_mode == HW_MODE_OFF)
@@ -479,7 +488,7 @@ keep_field(struct decision *d, json_t *obj, const json_t *old, const char *const
 /* What the current policy would change in a stored pod template, as
  * "restartPolicy,imagePullSecrets" in out->stale ("" when nothing). */
 static void
-stale_template(const struct hw_policy *p, const json_t *old, struct hw_outcome *out)
+stale_template(const struct policy_settings *p, const json_t *old, struct hw_outcome *out)
 {
     const json_t *restart = get_path(old, path_restart, 4), *pulls = get_path(old, path_pull, 4);
     const struct policy_str *want = &p->restart_policy;
@@ -503,7 +512,7 @@ keep_template(struct decision *d, json_t *obj, const json_t *old, struct hw_patc
     if (keep_field(d, obj, old, path_restart, "restartPolicy", patch, err) != 0 ||
         keep_field(d, obj, old, path_pull, "imagePullSecrets", patch, err) != 0)
         return -1;
-    stale_template(d->p, old, d->out);
+    stale_template(d->s, old, d->out);
     if (d->out->stale[0] != '\0')
         warn(d->out, "pod template predates the policy (%s): it is immutable; recreate the Job to apply it",
              d->out->stale);
@@ -610,7 +619,7 @@ lint_delete_policy(struct decision *d, const json_t *obj)
 static void
 lint_job_settings(struct decision *d, const json_t *obj)
 {
-    const struct hw_policy *p = d->p;
+    const struct policy_settings *p = d->s;
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *ttl = json_object_get(spec, "ttlSecondsAfterFinished");
     const json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
@@ -676,7 +685,7 @@ mentions_stop(const json_t *v)
 static void
 lint_sidecars(struct decision *d, const json_t *obj)
 {
-    const struct hw_policy *p = d->p;
+    const struct policy_settings *p = d->s;
     const json_t *containers = json_object_get(
         json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
         "containers");
@@ -756,7 +765,7 @@ static int
 mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_patch *patch,
        struct hw_error *err)
 {
-    const struct hw_policy *p = d->p;
+    const struct policy_settings *p = d->s;
     const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
 
     if (set_annotation(d, obj, patch, &p->hook_events, ANN_HOOK, 1, "hook", err) != 0 ||
@@ -804,13 +813,16 @@ int
 hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
                 struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err)
 {
-    struct decision d = {.p = p, .out = out};
+    struct policy_settings scratch;
+    struct decision d = {.out = out};
     const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
+    const char *ns = namespace_of(t, object);
     enum selection sel;
     enum release_kind release;
 
-    memset(out, 0, sizeof(*out));
-    sel = selects(p, t, object);
+    memset(out, 0, offsetof(struct hw_outcome, overrides));
+    /* Selection is the same in every namespace: overrides cannot change it. */
+    sel = selects(&p->base, t, ns, object);
     if (sel == SELECT_NONE)
         return 0;
     /* An object being deleted only loses finalizers: nothing to add or judge. */
@@ -819,6 +831,7 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
         return 0;
     }
     out->selected = 1;
+    d.s = policy_settings_for(p, ns, &scratch, out->overrides, &out->n_overrides);
     name_job(&d, t, object);
     if (old != NULL && keep_template(&d, object, old, patch, err) != 0)
         return -1;

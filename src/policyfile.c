@@ -1,24 +1,56 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * policyfile: builds policy snapshots from JSON. The built-in default is a
- * JSON document parsed by the same code as a user's file, so the two cannot
- * drift; a file overlays it key by key, then command-line overrides win.
- * Files are strict: duplicate keys, unknown keys, wrong types and values
- * Helm would not understand are refused, each reported with the line and
- * column of the key (keys starting with "//" are comments). It decides
+ * policyfile: builds policy snapshots from policy files, JSON or YAML (by
+ * the name: .json, .yaml or .yml; otherwise a file whose first character
+ * is '{' is JSON). The built-in default is a JSON document parsed by the
+ * same code as a user's file, so the two cannot drift; a file overlays it
+ * key by key, then the command line replaces what it names, and the file's
+ * per-namespace overrides are compiled for policylayer.c to apply after
+ * both. Each document is parsed once, here, with the position of every key
+ * (JSON: a scanner over the text; YAML: the yaml module's positions), so
+ * policyschema.c can report each problem at FILE:LINE:COLUMN. It decides
  * nothing about objects; that is policy.c.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hookwarden/file.h"
+#include "hookwarden/text.h"
+#include "hookwarden/yaml.h"
 #include "policy_impl.h"
 
 #define POLICY_FILE_MAX HW_POLICY_FILE_MAX
+
+struct scan;
+
+static void scan_adv(struct scan *sc);
+static void scan_ws(struct scan *sc);
+static void scan_string(struct scan *sc, char *out, size_t outsz);
+static void posmap_add(struct policy_posmap *pm, const char *path, int line, int col);
+static void scan_value(struct scan *sc, char *path, size_t plen, size_t pcap);
+static void posmap_build(struct policy_posmap *pm, const char *text, size_t len);
+static void posmap_free(struct policy_posmap *pm);
+static void text_problem(struct policy_vctx *v, const char *msg);
+static int is_yaml(const char *source, const char *text, size_t len);
+static json_t *parse_json(struct policy_vctx *v, const char *text, size_t len);
+static int take_positions(struct policy_vctx *v, struct hw_yaml_stream *st);
+static json_t *parse_yaml(struct policy_vctx *v, const char *text, size_t len);
+static json_t *parse_doc(struct policy_vctx *v, const char *text, size_t len);
+static int flag_pull_secrets(struct policy_settings *s, const struct hw_policy_overrides *ov,
+                             json_t *hold, struct hw_error *err);
+static int flag_label(struct policy_settings *s, const struct hw_policy_overrides *ov,
+                      json_t *hold, struct hw_error *err);
+static int apply_flags(struct hw_policy *p, const struct hw_policy_overrides *ov,
+                       struct hw_error *err);
+static unsigned review_needs(const struct hw_policy *p);
+static int read_text(struct policy_vctx *v, struct hw_policy *p, int slot, const char *text,
+                     size_t len);
+static struct hw_policy *build(const char *text, size_t len, const char *source,
+                               const struct hw_policy_overrides *ov, struct hw_buf *report,
+                               struct hw_error *err, int *problems);
 
 static const char default_policy[] =
     "{"
@@ -46,21 +78,11 @@ static const char default_policy[] =
 
 /* ---- key positions: path -> line:column, for messages ---- */
 
-struct pos {
-    char *path;
-    int line, col;
-};
-
-struct posmap {
-    struct pos *v;
-    size_t n, cap;
-};
-
 struct scan {
     const char *s;
     size_t len, i;
     int line, col;
-    struct posmap *pm;
+    struct policy_posmap *pm;
     int depth;
 };
 
@@ -107,11 +129,11 @@ scan_string(struct scan *sc, char *out, size_t outsz)
 }
 
 static void
-posmap_add(struct posmap *pm, const char *path, int line, int col)
+posmap_add(struct policy_posmap *pm, const char *path, int line, int col)
 {
     if (pm->n == pm->cap) {
         size_t cap = pm->cap ? pm->cap * 2 : 64;
-        struct pos *v = realloc(pm->v, cap * sizeof(*v));
+        struct policy_pos *v = realloc(pm->v, cap * sizeof(*v));
 
         if (v == NULL)
             return;
@@ -125,8 +147,6 @@ posmap_add(struct posmap *pm, const char *path, int line, int col)
     pm->v[pm->n].col = col;
     pm->n++;
 }
-
-static void scan_value(struct scan *sc, char *path, size_t plen, size_t pcap);
 
 static void
 scan_value(struct scan *sc, char *path, size_t plen, size_t pcap)
@@ -188,7 +208,7 @@ scan_value(struct scan *sc, char *path, size_t plen, size_t pcap)
 }
 
 static void
-posmap_build(struct posmap *pm, const char *text, size_t len)
+posmap_build(struct policy_posmap *pm, const char *text, size_t len)
 {
     struct scan sc = {text, len, 0, 1, 1, pm, 0};
     char path[512] = "";
@@ -197,516 +217,55 @@ posmap_build(struct posmap *pm, const char *text, size_t len)
 }
 
 static void
-posmap_free(struct posmap *pm)
+posmap_free(struct policy_posmap *pm)
 {
     for (size_t i = 0; i < pm->n; i++)
         free(pm->v[i].path);
     free(pm->v);
 }
 
-/* ---- validation context ---- */
-
-struct vctx {
-    const char *source;
-    struct posmap pm;
-    struct hw_buf *report;  /* NULL when only the first problem matters */
-    struct hw_error *err;
-    int problems;
-};
-
+/* A problem found before there is a document: the position is in msg.
+ * Parsers quote what they stopped at (a YAML key cut to 80 bytes, say):
+ * the report stays one line of valid UTF-8 whatever that was. */
 static void
-problem(struct vctx *v, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-problem(struct vctx *v, const char *path, const char *fmt, ...)
+text_problem(struct policy_vctx *v, const char *msg)
 {
-    char msg[400];
-    int line = 1, col = 1;
-    va_list ap;
+    char clean[HW_ERROR_MSG_MAX];
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    /* Keys come from the file: one problem stays on one report line. */
-    for (char *c = msg; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    }
-    for (size_t i = 0; i < v->pm.n; i++) {
-        if (strcmp(v->pm.v[i].path, path) == 0) {
-            line = v->pm.v[i].line;
-            col = v->pm.v[i].col;
-            break;
-        }
-    }
+    hw_text_printable(clean, sizeof(clean), msg, strlen(msg), sizeof(clean) - 1);
     v->problems++;
-    hw_error_set(v->err, HW_EINVAL, "%s:%d:%d: %s", v->source, line, col, msg);
-    if (v->report != NULL)
-        hw_buf_printf(v->report, "%s:%d:%d: %s\n", v->source, line, col, msg);
+    hw_error_set(v->err, HW_EINVAL, "%s", clean);
+    if (v->report)
+        hw_buf_printf(v->report, "%s\n", clean);
 }
 
-/* Reports keys of obj (at path) that are not in allowed; NULL-terminated. */
-static void
-check_keys(struct vctx *v, const json_t *obj, const char *path, const char *const *allowed)
-{
-    const char *key;
-    const json_t *val;
-    char sub[640];
-
-    json_object_foreach((json_t *)obj, key, val) {
-        int ok = strncmp(key, "//", 2) == 0;
-
-        for (size_t i = 0; !ok && allowed[i] != NULL; i++)
-            ok = strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            snprintf(sub, sizeof(sub), "%s/%s", path, key);
-            problem(v, sub, "unknown key \"%s\" in %s", key, path[0] ? path : "the policy");
-        }
-    }
-}
-
-/* Returns the member key of obj if present (non-null), else NULL; reports
- * a wrong type. type is a JSON_* constant; JSON_INTEGER also takes no real. */
-static const json_t *
-member(struct vctx *v, const json_t *obj, const char *path, const char *key, json_type type,
-       const char *what)
-{
-    const json_t *m = json_object_get(obj, key);
-    char sub[640];
-
-    if (m == NULL)
-        return NULL;
-    if (json_typeof(m) != type && !(type == JSON_TRUE && json_is_boolean(m))) {
-        snprintf(sub, sizeof(sub), "%s/%s", path, key);
-        problem(v, sub, "%s/%s must be %s", path, key, what);
-        return NULL;
-    }
-    return m;
-}
-
+/*
+ * JSON or YAML? By the name first (.json; .yaml or .yml), then by the
+ * content: a JSON policy is an object, so its first character is '{'.
+ * YAML that starts with '{' is flow-style YAML, which JSON syntax reads too.
+ */
 static int
-is_dns_label(const char *s, size_t max)
+is_yaml(const char *source, const char *text, size_t len)
 {
-    size_t n = strlen(s);
+    size_t n = strlen(source), i = 0;
 
-    if (n == 0 || n > max || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+    if (n >= 5 && strcmp(source + n - 5, ".json") == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-' &&
-            s[i] != '.')
-            return 0;
-    }
-    return 1;
-}
-
-/* Kubernetes label value (and label key name part): <=63, alnum ends, -_. inside. */
-static int
-is_label_value(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0)
+    if ((n >= 5 && strcmp(source + n - 5, ".yaml") == 0) ||
+        (n >= 4 && strcmp(source + n - 4, ".yml") == 0))
         return 1;
-    if (n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
-            return 0;
-    }
-    return 1;
+    while (i < len && isspace((unsigned char)text[i]))
+        i++;
+    return i == len || text[i] != '{';
 }
 
-static int
-is_label_key(const char *s)
-{
-    const char *slash = strchr(s, '/');
-    char prefix[254];
-
-    if (slash == NULL)
-        return s[0] != '\0' && is_label_value(s);
-    if ((size_t)(slash - s) >= sizeof(prefix) || slash == s)
-        return 0;
-    memcpy(prefix, s, (size_t)(slash - s));
-    prefix[slash - s] = '\0';
-    return is_dns_label(prefix, 253) && slash[1] != '\0' && is_label_value(slash + 1);
-}
-
-static void
-read_strlist(struct vctx *v, const json_t *arr, const char *path, struct policy_strlist *out,
-             int (*valid)(const char *), const char *what)
-{
-    size_t i;
-    const json_t *e;
-    char sub[640];
-
-    out->n = 0;
-    json_array_foreach(arr, i, e) {
-        snprintf(sub, sizeof(sub), "%s/%zu", path, i);
-        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
-            problem(v, sub, "%s must be a string", sub);
-            continue;
-        }
-        if (valid != NULL && !valid(json_string_value(e))) {
-            problem(v, sub, "\"%s\" is not a valid %s", json_string_value(e), what);
-            continue;
-        }
-        if (out->n == POLICY_LIST_MAX) {
-            problem(v, sub, "%s has more than %d entries", path, POLICY_LIST_MAX);
-            return;
-        }
-        out->v[out->n++] = json_string_value(e);
-    }
-}
-
-static int
-is_namespace(const char *s)
-{
-    return is_dns_label(s, 63) && strchr(s, '.') == NULL;
-}
-
-static int
-is_secret_name(const char *s)
-{
-    return is_dns_label(s, 253);
-}
-
-static int
-mode_of(struct vctx *v, const json_t *obj, const char *path, int merge_word, enum hw_mode *mode)
-{
-    const json_t *m = member(v, obj, path, "mode", JSON_STRING, "a string");
-    const char *s;
-    char sub[640];
-
-    if (m == NULL)
-        return 0;
-    s = json_string_value(m);
-    if (strcmp(s, "off") == 0)
-        *mode = HW_MODE_OFF;
-    else if (!merge_word && strcmp(s, "add") == 0)
-        *mode = HW_MODE_ADD;
-    else if (!merge_word && strcmp(s, "enforce") == 0)
-        *mode = HW_MODE_ENFORCE;
-    else if (merge_word && strcmp(s, "merge") == 0)
-        *mode = HW_MODE_ADD;
-    else {
-        snprintf(sub, sizeof(sub), "%s/mode", path);
-        problem(v, sub, "%s/mode \"%s\" is not one of %s", path, s,
-                merge_word ? "merge, off" : "add, enforce, off");
-        return -1;
-    }
-    return 0;
-}
-
-static const char *const setting_keys[] = {"mode", "value", NULL};
-
-/* A Helm list value: every comma-separated part must be known to Helm. */
-static int
-helm_list_ok(const char *s, int (*known)(const char *, size_t))
-{
-    const char *p = s;
-
-    for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *a = p;
-
-        while (len > 0 && isspace((unsigned char)*a)) {
-            a++;
-            len--;
-        }
-        while (len > 0 && isspace((unsigned char)a[len - 1]))
-            len--;
-        if (!known(a, len))
-            return 0;
-        if (end == NULL)
-            return 1;
-        p = end + 1;
-    }
-}
-
-enum str_kind { STR_EVENTS, STR_DELETE, STR_WEIGHT, STR_RESTART };
-
-static void
-read_str_setting(struct vctx *v, const json_t *parent, const char *ppath, const char *key,
-                 enum str_kind kind, struct policy_str *out)
-{
-    const json_t *obj = member(v, parent, ppath, key, JSON_OBJECT, "an object with mode and value");
-    const json_t *val;
-    char path[512], sub[640];
-    const char *s;
-
-    if (obj == NULL)
-        return;
-    snprintf(path, sizeof(path), "%s/%s", ppath, key);
-    check_keys(v, obj, path, setting_keys);
-    mode_of(v, obj, path, 0, &out->mode);
-    val = member(v, obj, path, "value", JSON_STRING, "a string");
-    if (val == NULL)
-        return;
-    s = json_string_value(val);
-    snprintf(sub, sizeof(sub), "%s/value", path);
-    switch (kind) {
-    case STR_EVENTS:
-        if (!helm_list_ok(s, policy_is_known_event)) {
-            problem(v, sub, "hook events \"%s\" include one Helm does not know (Helm would skip the "
-                    "Job); use pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
-                    "post-delete, pre-rollback, post-rollback, test", s);
-            return;
-        }
-        break;
-    case STR_DELETE:
-        if (!helm_list_ok(s, policy_is_known_delete_policy)) {
-            problem(v, sub, "delete policy \"%s\" includes a value Helm does not know; use "
-                    "before-hook-creation, hook-succeeded, hook-failed", s);
-            return;
-        }
-        break;
-    case STR_WEIGHT: {
-        char *end;
-
-        errno = 0;
-        (void)strtol(s, &end, 10);
-        if (s[0] == '\0' || *end != '\0' || errno != 0 || isspace((unsigned char)s[0])) {
-            problem(v, sub, "hook weight \"%s\" is not an integer (Helm would read it as 0)", s);
-            return;
-        }
-        break;
-    }
-    case STR_RESTART:
-        if (strcmp(s, "Never") != 0 && strcmp(s, "OnFailure") != 0) {
-            problem(v, sub, "restartPolicy \"%s\" is not valid for a Job: use Never or OnFailure", s);
-            return;
-        }
-        break;
-    }
-    out->value = s;
-}
-
-static void
-read_int_setting(struct vctx *v, const json_t *parent, const char *ppath, const char *key,
-                 long long min, struct policy_int *out)
-{
-    const json_t *obj = member(v, parent, ppath, key, JSON_OBJECT, "an object with mode and value");
-    const json_t *val;
-    char path[512], sub[640];
-
-    if (obj == NULL)
-        return;
-    snprintf(path, sizeof(path), "%s/%s", ppath, key);
-    check_keys(v, obj, path, setting_keys);
-    mode_of(v, obj, path, 0, &out->mode);
-    val = member(v, obj, path, "value", JSON_INTEGER, "an integer");
-    if (val == NULL)
-        return;
-    snprintf(sub, sizeof(sub), "%s/value", path);
-    if (json_integer_value(val) < min || json_integer_value(val) > 2147483647) {
-        problem(v, sub, "%s must be between %lld and 2147483647", path, min);
-        return;
-    }
-    out->value = json_integer_value(val);
-}
-
-static void
-read_selector(struct vctx *v, const json_t *doc, struct hw_policy *p)
-{
-    static const char *const keys[] = {"labelKey", "labelValues", NULL};
-    const json_t *sel = member(v, doc, "", "selector", JSON_OBJECT, "an object"), *m;
-
-    if (sel == NULL)
-        return;
-    check_keys(v, sel, "/selector", keys);
-    m = member(v, sel, "/selector", "labelKey", JSON_STRING, "a string");
-    if (m != NULL) {
-        if (!is_label_key(json_string_value(m)))
-            problem(v, "/selector/labelKey", "\"%s\" is not a valid label key",
-                    json_string_value(m));
-        else
-            p->label_key = json_string_value(m);
-    }
-    m = member(v, sel, "/selector", "labelValues", JSON_ARRAY, "an array of strings");
-    if (m != NULL)
-        read_strlist(v, m, "/selector/labelValues", &p->label_values, is_label_value,
-                     "label value");
-}
-
-static void
-read_namespaces(struct vctx *v, const json_t *doc, struct hw_policy *p)
-{
-    static const char *const keys[] = {"include", "exclude", NULL};
-    const json_t *ns = member(v, doc, "", "namespaces", JSON_OBJECT, "an object"), *m;
-
-    if (ns == NULL)
-        return;
-    check_keys(v, ns, "/namespaces", keys);
-    if ((m = member(v, ns, "/namespaces", "include", JSON_ARRAY, "an array of strings")) != NULL)
-        read_strlist(v, m, "/namespaces/include", &p->ns_include, is_namespace, "namespace name");
-    if ((m = member(v, ns, "/namespaces", "exclude", JSON_ARRAY, "an array of strings")) != NULL)
-        read_strlist(v, m, "/namespaces/exclude", &p->ns_exclude, is_namespace, "namespace name");
-}
-
-static void
-read_settings(struct vctx *v, const json_t *doc, struct hw_policy *p)
-{
-    static const char *const hook_keys[] = {"events", "deletePolicy", "weight", NULL};
-    static const char *const ips_keys[] = {"mode", "names", NULL};
-    static const char *const job_keys[] = {"backoffLimit", "activeDeadlineSeconds",
-                                           "ttlSecondsAfterFinished", NULL};
-    const json_t *o, *m;
-
-    if ((o = member(v, doc, "", "hook", JSON_OBJECT, "an object")) != NULL) {
-        check_keys(v, o, "/hook", hook_keys);
-        read_str_setting(v, o, "/hook", "events", STR_EVENTS, &p->hook_events);
-        read_str_setting(v, o, "/hook", "deletePolicy", STR_DELETE, &p->hook_delete);
-        read_str_setting(v, o, "/hook", "weight", STR_WEIGHT, &p->hook_weight);
-    }
-    read_str_setting(v, doc, "", "restartPolicy", STR_RESTART, &p->restart_policy);
-    if ((o = member(v, doc, "", "imagePullSecrets", JSON_OBJECT, "an object")) != NULL) {
-        check_keys(v, o, "/imagePullSecrets", ips_keys);
-        mode_of(v, o, "/imagePullSecrets", 1, &p->pull_mode);
-        if ((m = member(v, o, "/imagePullSecrets", "names", JSON_ARRAY, "an array of strings")))
-            read_strlist(v, m, "/imagePullSecrets/names", &p->pull_secrets, is_secret_name,
-                         "Secret name");
-    }
-    if ((o = member(v, doc, "", "job", JSON_OBJECT, "an object")) != NULL) {
-        check_keys(v, o, "/job", job_keys);
-        read_int_setting(v, o, "/job", "backoffLimit", 0, &p->backoff_limit);
-        read_int_setting(v, o, "/job", "activeDeadlineSeconds", 1, &p->active_deadline);
-        read_int_setting(v, o, "/job", "ttlSecondsAfterFinished", 0, &p->ttl);
-    }
-}
-
-static int
-action_of(struct vctx *v, const json_t *val, const char *path, enum hw_action *out)
-{
-    const char *s = json_string_value(val);
-
-    for (int i = 0; s != NULL && i < 3; i++) {
-        if (strcmp(s, hw_policy_action_name((enum hw_action)i)) == 0) {
-            *out = (enum hw_action)i;
-            return 0;
-        }
-    }
-    problem(v, path, "%s must be one of off, warn, deny", path);
-    return -1;
-}
-
-static void
-read_rule_params(struct vctx *v, const json_t *obj, const char *path, enum hw_rule r,
-                 struct hw_policy *p)
-{
-    static const char *const ttl_keys[] = {"action", "minSeconds", NULL};
-    static const char *const ads_keys[] = {"action", "helmTimeoutSeconds", NULL};
-    static const char *const car_keys[] = {"action", "containers", NULL};
-    static const char *const plain_keys[] = {"action", NULL};
-    const json_t *m;
-    char sub[640];
-
-    switch (r) {
-    case HW_RULE_TTL:
-        check_keys(v, obj, path, ttl_keys);
-        if ((m = member(v, obj, path, "minSeconds", JSON_INTEGER, "an integer")) != NULL) {
-            snprintf(sub, sizeof(sub), "%s/minSeconds", path);
-            if (json_integer_value(m) < 0 || json_integer_value(m) > 2147483647)
-                problem(v, sub, "%s must be between 0 and 2147483647", sub);
-            else
-                p->ttl_min_seconds = json_integer_value(m);
-        }
-        break;
-    case HW_RULE_ACTIVE_DEADLINE:
-        check_keys(v, obj, path, ads_keys);
-        if ((m = member(v, obj, path, "helmTimeoutSeconds", JSON_INTEGER, "an integer")) != NULL) {
-            snprintf(sub, sizeof(sub), "%s/helmTimeoutSeconds", path);
-            if (json_integer_value(m) < 1 || json_integer_value(m) > 2147483647)
-                problem(v, sub, "%s must be between 1 and 2147483647", sub);
-            else
-                p->helm_timeout_seconds = json_integer_value(m);
-        }
-        break;
-    case HW_RULE_SIDECAR:
-        check_keys(v, obj, path, car_keys);
-        if ((m = member(v, obj, path, "containers", JSON_ARRAY, "an array of strings")) != NULL) {
-            snprintf(sub, sizeof(sub), "%s/containers", path);
-            read_strlist(v, m, sub, &p->sidecars, NULL, "container name");
-        }
-        break;
-    default:
-        check_keys(v, obj, path, plain_keys);
-    }
-}
-
-static void
-read_rules(struct vctx *v, const json_t *doc, struct hw_policy *p)
-{
-    const json_t *rules = member(v, doc, "", "rules", JSON_OBJECT, "an object"), *val;
-    const char *key;
-    char path[512];
-
-    if (rules == NULL)
-        return;
-    json_object_foreach((json_t *)rules, key, val) {
-        int r;
-
-        if (strncmp(key, "//", 2) == 0)
-            continue;
-        snprintf(path, sizeof(path), "/rules/%s", key);
-        for (r = 0; r < HW_RULE_COUNT; r++) {
-            if (strcmp(key, hw_policy_rule_name((enum hw_rule)r)) == 0)
-                break;
-        }
-        if (r == HW_RULE_COUNT) {
-            problem(v, path, "unknown rule \"%s\"; rules are not-a-hook, unknown-hook-value, "
-                    "ttl-after-finished, delete-policy, active-deadline, long-lived-sidecar", key);
-            continue;
-        }
-        if (json_is_string(val)) {
-            action_of(v, val, path, &p->actions[r]);
-        } else if (json_is_object(val)) {
-            const json_t *a = json_object_get(val, "action");
-            char sub[640];
-
-            snprintf(sub, sizeof(sub), "%s/action", path);
-            if (a != NULL)
-                action_of(v, a, sub, &p->actions[r]);
-            read_rule_params(v, val, path, (enum hw_rule)r, p);
-        } else {
-            problem(v, path, "%s must be off, warn, deny or an object with an action", path);
-        }
-    }
-}
-
-static void
-read_doc(struct vctx *v, const json_t *doc, struct hw_policy *p)
-{
-    static const char *const top[] = {"selector", "namespaces", "hook", "restartPolicy",
-                                      "imagePullSecrets", "job", "rules", NULL};
-
-    if (!json_is_object(doc)) {
-        problem(v, "", "a policy must be a JSON object");
-        return;
-    }
-    check_keys(v, doc, "", top);
-    read_selector(v, doc, p);
-    read_namespaces(v, doc, p);
-    read_settings(v, doc, p);
-    read_rules(v, doc, p);
-}
-
-/* Parses text into a document; reports a syntax problem with its position. */
 static json_t *
-parse_doc(struct vctx *v, const char *text, size_t len)
+parse_json(struct policy_vctx *v, const char *text, size_t len)
 {
     json_error_t jerr;
     json_t *doc;
+    char msg[HW_ERROR_MSG_MAX];
 
-    if (len > POLICY_FILE_MAX) {
-        v->problems++;
-        hw_error_set(v->err, HW_EINVAL, "%s: policy file is larger than %d bytes", v->source,
-                     POLICY_FILE_MAX);
-        if (v->report)
-            hw_buf_printf(v->report, "%s:1:1: policy file is larger than %d bytes\n", v->source,
-                          POLICY_FILE_MAX);
-        return NULL;
-    }
     doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         /* jansson quotes the bytes it stopped at: keep the report one
@@ -715,84 +274,196 @@ parse_doc(struct vctx *v, const char *text, size_t len)
             if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
                 *c = '?';
         }
-        v->problems++;
-        hw_error_set(v->err, HW_EINVAL, "%s:%d:%d: %s", v->source, jerr.line, jerr.column,
-                     jerr.text);
-        if (v->report)
-            hw_buf_printf(v->report, "%s:%d:%d: %s\n", v->source, jerr.line, jerr.column,
-                          jerr.text);
+        snprintf(msg, sizeof(msg), "%s:%d:%d: %s", v->source, jerr.line, jerr.column, jerr.text);
+        text_problem(v, msg);
         return NULL;
     }
     posmap_build(&v->pm, text, len);
     return doc;
 }
 
+/* The positions the YAML reader recorded become the document's posmap. */
 static int
-apply_overrides(struct hw_policy *p, const struct hw_policy_overrides *ov, struct hw_error *err)
+take_positions(struct policy_vctx *v, struct hw_yaml_stream *st)
+{
+    v->pm.v = calloc(st->n_pos ? st->n_pos : 1, sizeof(*v->pm.v));
+    if (v->pm.v == NULL)
+        return -1;
+    v->pm.cap = st->n_pos;
+    for (size_t i = 0; i < st->n_pos; i++) {
+        v->pm.v[i].path = st->pos[i].path;
+        v->pm.v[i].line = (int)st->pos[i].line;
+        v->pm.v[i].col = (int)st->pos[i].col;
+        st->pos[i].path = NULL;
+    }
+    v->pm.n = st->n_pos;
+    return 0;
+}
+
+static json_t *
+parse_yaml(struct policy_vctx *v, const char *text, size_t len)
+{
+    struct hw_error yerr = {0};
+    struct hw_yaml_stream *st;
+    json_t *doc = NULL;
+    char msg[HW_ERROR_MSG_MAX];
+
+    v->yaml = 1;
+    st = hw_yaml_parse_with(text, len, v->source, HW_YAML_POSITIONS, &yerr);
+    if (st == NULL) {
+        text_problem(v, yerr.msg);
+        return NULL;
+    }
+    if (st->n_docs == 0 || json_is_null(st->docs[0].value)) {
+        snprintf(msg, sizeof(msg), "%s:1:1: the policy file is empty: write {} for the built-in "
+                 "default policy", v->source);
+        text_problem(v, msg);
+    } else if (st->n_docs > 1) {
+        snprintf(msg, sizeof(msg), "%s:%u:1: a policy file is one YAML document; this is the "
+                 "second", v->source, st->docs[1].line);
+        text_problem(v, msg);
+    } else if (take_positions(v, st) != 0) {
+        hw_error_set(v->err, HW_EINTERNAL, "out of memory");
+        v->problems++;
+    } else {
+        doc = json_incref(st->docs[0].value);
+    }
+    hw_yaml_free(st);
+    return doc;
+}
+
+/* Parses a policy file's text, JSON or YAML, recording its keys' positions;
+ * reports a syntax problem with its position. */
+static json_t *
+parse_doc(struct policy_vctx *v, const char *text, size_t len)
+{
+    char msg[HW_ERROR_MSG_MAX];
+
+    if (len > POLICY_FILE_MAX) {
+        snprintf(msg, sizeof(msg), "%s:1:1: policy file is larger than %d bytes", v->source,
+                 POLICY_FILE_MAX);
+        text_problem(v, msg);
+        return NULL;
+    }
+    return is_yaml(v->source, text, len) ? parse_yaml(v, text, len) : parse_json(v, text, len);
+}
+
+/* --image-pull-secret: copied into hold, which the snapshot keeps. */
+static int
+flag_pull_secrets(struct policy_settings *s, const struct hw_policy_overrides *ov, json_t *hold,
+                  struct hw_error *err)
+{
+    json_t *names = json_array();
+
+    if (names == NULL || json_object_set_new(hold, "names", names) != 0) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
+        return -1;
+    }
+    if (ov->n_pull_secrets > POLICY_LIST_MAX) {
+        hw_error_set(err, HW_EINVAL, "at most %d --image-pull-secret flags", POLICY_LIST_MAX);
+        return -1;
+    }
+    s->pull_secrets.n = 0;
+    for (size_t i = 0; i < ov->n_pull_secrets; i++) {
+        if (!policy_is_secret_name(ov->pull_secrets[i])) {
+            hw_error_set(err, HW_EINVAL, "--image-pull-secret \"%s\" is not a valid Secret name",
+                         ov->pull_secrets[i]);
+            return -1;
+        }
+        json_array_append_new(names, json_string(ov->pull_secrets[i]));
+        s->pull_secrets.v[s->pull_secrets.n++] = json_string_value(json_array_get(names, i));
+    }
+    s->pull_mode = HW_MODE_ADD;
+    return 0;
+}
+
+/* --label KEY=VALUE: copied into hold, which the snapshot keeps. */
+static int
+flag_label(struct policy_settings *s, const struct hw_policy_overrides *ov, json_t *hold,
+           struct hw_error *err)
+{
+    if (!policy_is_label_key(ov->label_key) || ov->label_value == NULL ||
+        !policy_is_label_value(ov->label_value)) {
+        hw_error_set(err, HW_EINVAL, "--label %s=%s is not a valid label selector", ov->label_key,
+                     ov->label_value ? ov->label_value : "");
+        return -1;
+    }
+    json_object_set_new(hold, "key", json_string(ov->label_key));
+    json_object_set_new(hold, "value", json_string(ov->label_value));
+    s->label_key = json_string_value(json_object_get(hold, "key"));
+    s->label_values.v[0] = json_string_value(json_object_get(hold, "value"));
+    s->label_values.n = s->label_values.v[0] != NULL;
+    return s->label_key != NULL && s->label_values.n == 1 ? 0 : -1;
+}
+
+/* The command line's values replace the file's base layer; the file's
+ * per-namespace overrides still apply after them, except that with
+ * --hook-annotations=false no override turns the hook.* modes back on. */
+static int
+apply_flags(struct hw_policy *p, const struct hw_policy_overrides *ov, struct hw_error *err)
 {
     json_t *hold;
 
     if (ov == NULL)
         return 0;
-    /* Override strings are copied into a document the snapshot owns, so a
-     * snapshot never borrows from argv or a caller's buffer. */
-    hold = json_object();
-    if (hold == NULL)
+    /* Strings are copied into a document the snapshot owns, so a snapshot
+     * never borrows from argv or a caller's buffer. */
+    if ((hold = json_object()) == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
         return -1;
-    if (ov->label_key != NULL) {
-        if (!is_label_key(ov->label_key) || ov->label_value == NULL ||
-            !is_label_value(ov->label_value)) {
-            hw_error_set(err, HW_EINVAL, "--label %s=%s is not a valid label selector",
-                         ov->label_key, ov->label_value ? ov->label_value : "");
-            json_decref(hold);
-            return -1;
-        }
-        json_object_set_new(hold, "key", json_string(ov->label_key));
-        json_object_set_new(hold, "value", json_string(ov->label_value));
-        p->label_key = json_string_value(json_object_get(hold, "key"));
-        p->label_values.v[0] = json_string_value(json_object_get(hold, "value"));
-        p->label_values.n = 1;
     }
-    if (ov->n_pull_secrets > 0) {
-        json_t *names = json_array();
-
-        json_object_set_new(hold, "names", names);
-        if (ov->n_pull_secrets > POLICY_LIST_MAX) {
-            hw_error_set(err, HW_EINVAL, "at most %d --image-pull-secret flags", POLICY_LIST_MAX);
-            json_decref(hold);
-            return -1;
-        }
-        p->pull_secrets.n = 0;
-        for (size_t i = 0; i < ov->n_pull_secrets; i++) {
-            if (!is_secret_name(ov->pull_secrets[i])) {
-                hw_error_set(err, HW_EINVAL, "--image-pull-secret \"%s\" is not a valid Secret name",
-                             ov->pull_secrets[i]);
-                json_decref(hold);
-                return -1;
-            }
-            json_array_append_new(names, json_string(ov->pull_secrets[i]));
-            p->pull_secrets.v[p->pull_secrets.n++] = json_string_value(json_array_get(names, i));
-        }
-        p->pull_mode = HW_MODE_ADD;
-    }
-    /* Helm 3 sorts hooks before its post-renderer runs: an annotation added
-     * there would only hide the Job from not-a-hook. */
-    if (ov->no_hook_annotations)
-        p->hook_events.mode = p->hook_delete.mode = p->hook_weight.mode = HW_MODE_OFF;
-    /* docs[1] may hold the file; chain the overrides under it. */
+    /* docs[1] may hold the file; chain the flags' copies under it. */
     if (p->docs[1] == NULL)
         p->docs[1] = hold;
-    else
-        json_object_set_new(p->docs[1], "hookwarden:overrides", hold);
+    else if (json_object_set_new(p->docs[1], "hookwarden:overrides", hold) != 0)
+        return -1;
+    if (ov->label_key != NULL && flag_label(&p->base, ov, hold, err) != 0)
+        return -1;
+    if (ov->n_pull_secrets > 0 && flag_pull_secrets(&p->base, ov, hold, err) != 0)
+        return -1;
+    /* Helm 3 sorts hooks before its post-renderer runs: an annotation added
+     * there would only hide the Job from not-a-hook. */
+    if (ov->no_hook_annotations) {
+        p->base.hook_events.mode = p->base.hook_delete.mode = p->base.hook_weight.mode = HW_MODE_OFF;
+        for (size_t i = 0; i < p->n_overrides; i++)
+            p->overrides[i].set &= ~policy_fields_hook_modes();
+    }
     return 0;
+}
+
+/* Which parts of a review the rules read: any layer may turn a rule on. */
+static unsigned
+review_needs(const struct hw_policy *p)
+{
+    unsigned long long sidecar = policy_fields_rule_action(HW_RULE_SIDECAR);
+    int on = p->base.actions[HW_RULE_SIDECAR] != HW_ACTION_OFF;
+
+    for (size_t i = 0; i < p->n_overrides; i++)
+        on |= (p->overrides[i].set & sidecar) &&
+              p->overrides[i].values.actions[HW_RULE_SIDECAR] != HW_ACTION_OFF;
+    return on ? HW_REVIEW_NEED_CONTAINERS : 0;
+}
+
+/* Reads one document (the default or a file) over p; 0 when it had no problem. */
+static int
+read_text(struct policy_vctx *v, struct hw_policy *p, int slot, const char *text, size_t len)
+{
+    p->docs[slot] = parse_doc(v, text, len);
+    if (p->docs[slot] != NULL) {
+        policy_read_doc(v, p->docs[slot], &p->base);
+        if (policy_read_overrides(v, p->docs[slot], p) != 0)
+            v->problems++;
+    }
+    posmap_free(&v->pm);
+    return v->problems == 0 ? 0 : -1;
 }
 
 static struct hw_policy *
 build(const char *text, size_t len, const char *source, const struct hw_policy_overrides *ov,
       struct hw_buf *report, struct hw_error *err, int *problems)
 {
-    struct vctx dv = {"built-in default", {0}, NULL, err, 0};
-    struct vctx fv = {source, {0}, report, err, 0};
+    struct policy_vctx dv = {.source = "built-in default", .base = "", .err = err};
+    struct policy_vctx fv = {.source = source, .base = "", .report = report, .err = err};
     struct hw_policy *p;
 
     p = calloc(1, sizeof(*p));
@@ -802,25 +473,19 @@ build(const char *text, size_t len, const char *source, const struct hw_policy_o
     }
     atomic_init(&p->refs, 1);
     p->source = strdup(text ? source : "built-in default");
-    p->docs[0] = parse_doc(&dv, default_policy, sizeof(default_policy) - 1);
-    if (p->source == NULL || p->docs[0] == NULL)
-        goto fail;
-    read_doc(&dv, p->docs[0], p);
-    posmap_free(&dv.pm);
-    if (dv.problems != 0)
+    if (p->source == NULL || read_text(&dv, p, 0, default_policy, sizeof(default_policy) - 1) != 0)
         goto fail;
     if (text != NULL) {
-        p->docs[1] = parse_doc(&fv, text, len);
-        if (p->docs[1] != NULL)
-            read_doc(&fv, p->docs[1], p);
-        posmap_free(&fv.pm);
+        int rc = read_text(&fv, p, 1, text, len);
+
         if (problems != NULL)
             *problems = fv.problems;
-        if (fv.problems != 0)
+        if (rc != 0)
             goto fail;
     }
-    if (apply_overrides(p, ov, err) != 0)
+    if (apply_flags(p, ov, err) != 0)
         goto fail;
+    p->review_needs = review_needs(p);
     return p;
 fail:
     hw_policy_unref(p);

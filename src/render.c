@@ -216,11 +216,17 @@ apply_object(struct run *r, struct place *pl, json_t *obj, int *changed)
     if (r->lint)
         as_helm_installs_it(obj);
     {
-        /* A document without a namespace goes where Helm would put it:
-         * --namespace, else $HELM_NAMESPACE (set for plugins), else none. */
-        const char *ns = r->cfg->namespace_ ? r->cfg->namespace_ : getenv("HELM_NAMESPACE");
-        struct hw_target t = {HW_OP_CREATE, group, slash ? slash + 1 : api, pl->kind, "",
-                              ns ? ns : "", NULL};
+        /* A document's own namespace is where Helm installs it (and so its
+         * namespace rules and overrides); one without goes where Helm would
+         * put it: --namespace, else $HELM_NAMESPACE (set for plugins), else
+         * none. */
+        const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                                           "namespace"));
+        struct hw_target t = {HW_OP_CREATE, group, slash ? slash + 1 : api, pl->kind, "", "", NULL};
+
+        if (ns == NULL || ns[0] == '\0')
+            ns = r->cfg->namespace_ ? r->cfg->namespace_ : getenv("HELM_NAMESPACE");
+        t.namespace_ = ns ? ns : "";
 
         if (decide(r->policy, &t, obj, &oc, changed, &err) != 0) {
             r->errors++;
@@ -368,6 +374,102 @@ finish_lint(struct run *r)
     return failed ? 1 : 0;
 }
 
+/* ---- policy show ---- */
+
+/* doc with a "//" comment key first (doc is taken; a new reference back). */
+static json_t *
+commented(json_t *doc, const char *comment)
+{
+    json_t *c = json_object();
+
+    if (c == NULL || json_object_set_new(c, "//", json_string(comment)) != 0 ||
+        json_object_update(c, doc) != 0) {
+        json_decref(c);
+        c = NULL;
+    }
+    json_decref(doc);
+    return c;
+}
+
+/* "0 (FILE:3:5), 2 (FILE:9:5)" for the overrides that apply in ns. */
+static void
+applied(const struct hw_policy *p, const char *ns, char *out, size_t n)
+{
+    size_t which[HW_POLICY_OVERRIDES_MAX], k = hw_policy_overrides_for(p, ns, which), used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < k && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%zu (%s)", i ? ", " : "", which[i],
+                                 hw_policy_override_where(p, which[i]));
+}
+
+/* The effective policy for cfg->namespace_, with a comment saying how. */
+static json_t *
+show_namespace(const struct hw_config *cfg, const struct hw_policy *p, struct hw_error *err)
+{
+    struct hw_policy *eff = hw_policy_for_namespace(p, cfg->namespace_, err);
+    json_t *doc = eff ? hw_policy_to_json(eff, err) : NULL;
+    char list[2048], note[2400];
+
+    applied(p, cfg->namespace_, list, sizeof(list));
+    if (!hw_policy_has_namespace(p, cfg->namespace_))
+        snprintf(note, sizeof(note), "namespace %s is excluded by namespaces.include/exclude: "
+                 "the policy leaves its Jobs alone", cfg->namespace_);
+    else
+        snprintf(note, sizeof(note), "the policy for Jobs in namespace %s: %s%s%s", cfg->namespace_,
+                 hw_policy_source(p), list[0] ? ", then overrides " : ", no override applies",
+                 list);
+    hw_policy_unref(eff);
+    return doc ? commented(doc, note) : NULL;
+}
+
+/* The base layer and every override as compiled, each override named. */
+static json_t *
+show_file(const struct hw_policy *p, struct hw_error *err)
+{
+    json_t *doc = hw_policy_to_json(p, err), *list = json_object_get(doc, "overrides");
+    char note[400];
+
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        snprintf(note, sizeof(note), "override %zu, %s", i, hw_policy_override_where(p, i));
+        json_array_set_new(list, i, commented(json_incref(json_array_get(list, i)), note));
+    }
+    snprintf(note, sizeof(note), "the policy of %s: every key with its value%s; --namespace NS "
+             "shows what a Job in namespace NS gets", hw_policy_source(p),
+             hw_policy_override_count(p) ? ", and each override with the keys it sets" : "");
+    return doc ? commented(doc, note) : NULL;
+}
+
+static int
+policy_show(const struct hw_config *cfg)
+{
+    struct hw_error err = {0};
+    struct hw_policy *p = load_policy(cfg, &err);
+    json_t *doc = NULL;
+    char *text = NULL;
+    int rc = 2;
+
+    if (p == NULL)
+        goto out;
+    doc = cfg->namespace_ ? show_namespace(cfg, p, &err) : show_file(p, &err);
+    if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL) {
+        hw_error_set(&err, HW_EINTERNAL, "out of memory");
+        goto out;
+    }
+    if (printf("%s\n", text) < 0 || fflush(stdout) != 0) {
+        hw_error_set(&err, HW_EINTERNAL, "cannot write the output: %s", strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "hookwarden policy show: %s\n", err.msg);
+    free(text);
+    json_decref(doc);
+    hw_policy_unref(p);
+    return rc;
+}
+
 int
 hw_render_main(const struct hw_config *cfg)
 {
@@ -376,6 +478,8 @@ hw_render_main(const struct hw_config *cfg)
     size_t n = cfg->n_files > 0 ? cfg->n_files : 1;
     int rc;
 
+    if (cfg->command == HW_CMD_POLICY_SHOW)
+        return policy_show(cfg);
     memset(&r, 0, sizeof(r));
     r.cfg = cfg;
     r.lint = cfg->command == HW_CMD_LINT;

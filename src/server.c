@@ -590,6 +590,7 @@ finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *
             {"status", 'i', NULL, res.status, 0},
             {"duration_ms", 'd', NULL, 0, elapsed(&rq->start) * 1e3},
             {"rules", 'j', res.rules[0] ? res.rules : NULL, 0, 0},
+            {"overrides", 'j', res.overrides[0] ? res.overrides : NULL, 0, 0},
             {"message", 's', res.message[0] ? res.message : NULL, 0, 0},
             {"error", 's', res.status != 200 ? res.error : NULL, 0, 0},
         };

@@ -4,7 +4,8 @@
  * an explicit stack (no recursion on untrusted depth) and builds jansson
  * values typed the way sigs.k8s.io/yaml (go-yaml v2) types them, so a
  * manifest means here what it means to Helm and kubectl. It records where
- * every document and its root node lie in the input, converting libyaml's
+ * every document and its root node lie in the input (and, when asked,
+ * where every key and sequence item starts, by path), converting libyaml's
  * character indexes to byte offsets, so the writer can copy untouched
  * documents exactly. The emitter and writer are in yamlemit.c. Nothing
  * here knows about Kubernetes kinds or the policy.
@@ -267,7 +268,10 @@ struct frame {
     char *anchor;          /* owned */
     size_t nodes_at_start; /* nodes + alias_nodes when it started */
     yaml_mark_t start_mark;
+    size_t path_len;       /* its path is loader.path[0, path_len); SIZE_MAX: none */
 };
+
+#define PATH_BYTES 1024    /* longer paths get no position */
 
 struct loader {
     yaml_parser_t parser;
@@ -282,6 +286,9 @@ struct loader {
     struct hw_yaml_stream *out;
     size_t docs_cap;
     struct hw_yaml_doc *doc;         /* the document being read */
+    unsigned flags;                  /* HW_YAML_* */
+    char path[PATH_BYTES];           /* the innermost frame's path, and scratch after it */
+    size_t pos_cap;
 };
 
 static int
@@ -422,6 +429,74 @@ add_merge(struct loader *ld, struct frame *f, json_t *v, yaml_mark_t mark)
     return fail_at(ld, mark, "merge key \"<<\" needs a mapping or a list of mappings");
 }
 
+/* ---- positions (HW_YAML_POSITIONS) ---- */
+
+/*
+ * Writes the path of the node being added under the innermost frame into
+ * ld->path after the frame's own path, and returns its length: the
+ * frame's path and "/KEY" (a mapping whose key was read) or "/INDEX" (a
+ * sequence). SIZE_MAX when positions are off or the node has no path (a
+ * key itself, a "<<" merge's value, a path too long).
+ */
+static size_t
+child_path(struct loader *ld)
+{
+    const struct frame *f;
+    size_t base;
+    int n;
+
+    if (!(ld->flags & HW_YAML_POSITIONS))
+        return SIZE_MAX;
+    if (ld->depth == 0)
+        return 0;
+    f = &ld->stack[ld->depth - 1];
+    base = f->path_len;
+    if (base == SIZE_MAX || (f->is_map && (f->key == NULL || f->key_is_merge)))
+        return SIZE_MAX;
+    if (f->is_map)
+        n = snprintf(ld->path + base, sizeof(ld->path) - base, "/%s", f->key);
+    else
+        n = snprintf(ld->path + base, sizeof(ld->path) - base, "/%zu", json_array_size(f->node));
+    return n < 0 || (size_t)n >= sizeof(ld->path) - base ? SIZE_MAX : base + (size_t)n;
+}
+
+/* Records ld->path[0, len) at mark; nothing for SIZE_MAX or the root. */
+static int
+record(struct loader *ld, size_t len, yaml_mark_t mark)
+{
+    struct hw_yaml_stream *s = ld->out;
+    struct hw_yaml_pos *p;
+
+    if (len == SIZE_MAX || len == 0)
+        return 0;
+    if (s->n_pos == ld->pos_cap) {
+        size_t cap = ld->pos_cap ? ld->pos_cap * 2 : 64;
+        void *v = realloc(s->pos, cap * sizeof(*p));
+
+        if (v == NULL)
+            return oom(ld);
+        s->pos = v;
+        ld->pos_cap = cap;
+    }
+    p = &s->pos[s->n_pos];
+    if ((p->path = strndup(ld->path, len)) == NULL)
+        return oom(ld);
+    p->doc = s->n_docs - 1;
+    p->line = (unsigned)mark.line + 1;
+    p->col = (unsigned)mark.column + 1;
+    s->n_pos++;
+    return 0;
+}
+
+/* A sequence item is recorded where it starts (a key, in add_value). */
+static int
+record_item(struct loader *ld, yaml_mark_t mark)
+{
+    if (ld->depth == 0 || ld->stack[ld->depth - 1].is_map)
+        return 0;
+    return record(ld, child_path(ld), mark);
+}
+
 /* Puts a finished value (a new reference) where it belongs. */
 static int
 add_value(struct loader *ld, json_t *v, int is_merge_key, yaml_mark_t mark)
@@ -443,7 +518,9 @@ add_value(struct loader *ld, json_t *v, int is_merge_key, yaml_mark_t mark)
         f->key_is_merge = is_merge_key;
         f->key_mark = mark;
         json_decref(v);
-        return f->key != NULL ? 0 : ld->err && ld->err->code ? -1 : oom(ld);
+        if (f->key == NULL)
+            return ld->err && ld->err->code ? -1 : oom(ld);
+        return record(ld, child_path(ld), mark);
     }
     if (f->key_is_merge) {
         rc = add_merge(ld, f, v, mark);
@@ -534,6 +611,8 @@ on_scalar(struct loader *ld, const yaml_event_t *ev)
     struct scalar sc = {SK_STRING, 0, 0, 0};
     json_t *v;
 
+    if (record_item(ld, ev->start_mark) != 0)
+        return -1;
     if (tag != NULL) {
         if ((v = tagged_scalar(ld, tag, s, len, ev->start_mark)) == NULL)
             return ld->err && ld->err->code ? -1 : oom(ld);
@@ -566,6 +645,8 @@ on_alias(struct loader *ld, const yaml_event_t *ev)
 
     if (a == NULL)
         return fail_at(ld, ev->start_mark, "unknown anchor *%.80s", ev->data.alias.anchor);
+    if (record_item(ld, ev->start_mark) != 0)
+        return -1;
     /* A budget against "billion laughs": aliases may add at most the stream's
      * own size plus a fixed allowance. */
     if (ld->alias_nodes + a->nodes > HW_YAML_ALIAS_NODES + ld->nodes)
@@ -583,6 +664,7 @@ on_start(struct loader *ld, const yaml_event_t *ev, int is_map)
     const char *anchor = (const char *)(is_map ? ev->data.mapping_start.anchor
                                                : ev->data.sequence_start.anchor);
     struct frame *f;
+    size_t path_len;
     char buf[96];
 
     if (tag != NULL && strcmp(tag, "!") != 0 &&
@@ -591,8 +673,12 @@ on_start(struct loader *ld, const yaml_event_t *ev, int is_map)
                        short_tag(tag, buf, sizeof(buf)), is_map ? "mapping" : "sequence");
     if (ld->depth == HW_YAML_MAX_DEPTH)
         return fail_at(ld, ev->start_mark, "nested deeper than %d levels", HW_YAML_MAX_DEPTH);
+    if (record_item(ld, ev->start_mark) != 0)
+        return -1;
+    path_len = child_path(ld);
     f = &ld->stack[ld->depth];
     memset(f, 0, sizeof(*f));
+    f->path_len = path_len;
     f->is_map = is_map;
     f->start_mark = ev->start_mark;
     f->nodes_at_start = ld->nodes + ld->alias_nodes;
@@ -793,6 +879,13 @@ load(struct loader *ld)
 struct hw_yaml_stream *
 hw_yaml_parse(const char *text, size_t len, const char *source, struct hw_error *err)
 {
+    return hw_yaml_parse_with(text, len, source, 0, err);
+}
+
+struct hw_yaml_stream *
+hw_yaml_parse_with(const char *text, size_t len, const char *source, unsigned flags,
+                   struct hw_error *err)
+{
     struct loader *ld = NULL;
     struct hw_yaml_stream *s = NULL;
     int rc = -1;
@@ -807,6 +900,7 @@ hw_yaml_parse(const char *text, size_t len, const char *source, struct hw_error 
         goto out;
     }
     ld->source = source;
+    ld->flags = flags;
     ld->err = err;
     ld->out = s;
     ld->pm.text = text;
@@ -836,6 +930,9 @@ hw_yaml_free(struct hw_yaml_stream *s)
         return;
     for (size_t i = 0; i < s->n_docs; i++)
         json_decref(s->docs[i].value);
+    for (size_t i = 0; i < s->n_pos; i++)
+        free(s->pos[i].path);
     free(s->docs);
+    free(s->pos);
     free(s);
 }

@@ -18,7 +18,7 @@
 
 enum hw_command {
     HW_CMD_NONE = 0, HW_CMD_SERVE, HW_CMD_GEN_CERTS, HW_CMD_CHECK, HW_CMD_VERSION, HW_CMD_HELP,
-    HW_CMD_RENDER, HW_CMD_LINT
+    HW_CMD_RENDER, HW_CMD_LINT, HW_CMD_POLICY_SHOW
 };
 
 struct hw_config {
@@ -37,7 +37,7 @@ struct hw_config {
     char label_key[320], label_value[64];
     int label_set;
     enum hw_log_level log_level;
-    /* gen-certs */
+    /* gen-certs; namespace_ also render, lint and policy show */
     const char *dir, *service, *namespace_;
     unsigned days;
     int loopback;

@@ -46,6 +46,9 @@ struct hw_response {
      * and the denial message sent to kube-apiserver, "" unless denied. */
     char rules[HW_RULE_COUNT * 48 + 4];
     char message[HW_DENY_MAX];
+    /* The policy file's per-namespace overrides that applied, by index, as
+     * a JSON array ("[0,2]"); "" when none did or the Job was not selected. */
+    char overrides[HW_POLICY_OVERRIDES_MAX * 4 + 3];
 };
 
 /* Answers one AdmissionReview (body, len). Never fails: any problem

@@ -2,12 +2,16 @@
 /*
  * policy: what to change, warn about or deny for one object. A policy is an
  * immutable, reference-counted snapshot built from the built-in default
- * document, optionally overlaid by a policy file and then by command-line
- * overrides. hw_policy_apply() is the one decision function the webhook,
- * the offline CLI and the tests share; it changes the object in place
- * through the patch builder, so the caller gets both the patch and the
- * patched object. It does no I/O (loading a file is the one exception,
- * hw_policy_load, used at start and on reload).
+ * document, optionally overlaid by a policy file (JSON or YAML) and then by
+ * command-line values, and holding the file's per-namespace overrides,
+ * compiled: the overrides whose patterns match a Job's namespace are laid
+ * over that, in file order, when the Job is judged. hw_policy_apply() is
+ * the one decision function the webhook, the offline CLI and the tests
+ * share; it changes the object in place through the patch builder, so the
+ * caller gets both the patch and the patched object. It does no I/O
+ * (loading a file is the one exception, hw_policy_load, used at start and
+ * on reload). The read-only view of the overrides at the end of this
+ * header is what other forms of the policy (policy show, exports) use.
  */
 #ifndef HOOKWARDEN_POLICY_H
 #define HOOKWARDEN_POLICY_H
@@ -33,7 +37,9 @@ enum hw_rule {
     HW_RULE_COUNT
 };
 
-/* Command-line values that override the file. NULL / 0 = not given. */
+/* Command-line values that replace the file's base layer (the file's
+ * per-namespace "overrides" still apply after them; see the end of this
+ * header). NULL / 0 = not given. */
 struct hw_policy_overrides {
     const char *label_key;             /* with label_value, from --label KEY=VALUE */
     const char *label_value;
@@ -43,6 +49,8 @@ struct hw_policy_overrides {
 };
 
 struct hw_policy;
+
+#define HW_POLICY_OVERRIDES_MAX 256    /* entries of a policy file's "overrides" */
 
 /* The built-in default policy document, as JSON text (deploy/base/policy.json
  * is equal to it; the tests compare the two). Static. */
@@ -116,6 +124,8 @@ struct hw_outcome {
     char stale[64];                    /* UPDATE: stored template fields the policy would
                                         * change, "restartPolicy,imagePullSecrets"; "" */
     char deny_message[HW_DENY_MAX];
+    size_t n_overrides;                /* selected: the overrides that applied, */
+    unsigned short overrides[HW_POLICY_OVERRIDES_MAX];  /* their indexes, in file order */
 };
 
 /*
@@ -133,5 +143,68 @@ struct hw_outcome {
  */
 int hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
                     struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err);
+
+/* 1 when the policy applies in namespace ns at all (namespaces.include and
+ * namespaces.exclude). */
+int hw_policy_has_namespace(const struct hw_policy *p, const char *ns);
+
+/*
+ * ---- Per-namespace overrides, read-only ----
+ *
+ * A policy file's "overrides" is a list; entry i has namespace patterns
+ * and sets some keys of the policy. A Job in namespace NS gets the file's
+ * base layer (with the command line's values), then every override with a
+ * pattern matching NS, in file order (index order), each replacing the
+ * keys it sets. A pattern is a namespace name in which '*' matches any run
+ * of characters (also none) and '?' exactly one; nothing else is special.
+ * Namespace names hold only [a-z0-9-], so a pattern becomes the regular
+ * expression ^...$ with '*' as ".*" and '?' as ".", nothing to escape.
+ * Indexes are stable for a snapshot and are what the admission log
+ * ("overrides":[0,2]) and the audit annotation (overrides: "0,2") name.
+ * The snapshots these functions return are ordinary snapshots without
+ * overrides: hw_policy_to_json() writes one as a complete policy document.
+ */
+
+/* How many overrides the file has (0 without a file or without the key). */
+size_t hw_policy_override_count(const struct hw_policy *p);
+
+/* Override i's namespace patterns, *n of them, in file order. Borrowed:
+ * valid while p is referenced. NULL (and *n 0) when i is out of range. */
+const char *const *hw_policy_override_namespaces(const struct hw_policy *p, size_t i, size_t *n);
+
+/* Where override i is written, "FILE:LINE:COLUMN". Borrowed, as above. */
+const char *hw_policy_override_where(const struct hw_policy *p, size_t i);
+
+/* 1 when override i has a pattern that matches namespace ns. */
+int hw_policy_override_has_namespace(const struct hw_policy *p, size_t i, const char *ns);
+
+/* 1 when the namespace pattern matches ns (the rule above). */
+int hw_policy_glob_is_match(const char *pattern, const char *ns);
+
+/* The indexes of the overrides that apply in ns, ascending, into which
+ * (room for hw_policy_override_count(p)); returns how many. */
+size_t hw_policy_overrides_for(const struct hw_policy *p, const char *ns, size_t *which);
+
+/*
+ * The effective policy with exactly the overrides which[0..n) laid over
+ * the base layer in that order (the webhook uses ascending order): a new
+ * snapshot without overrides (release with hw_policy_unref()), sharing p's
+ * documents. NULL with HW_EINVAL for an index out of range.
+ */
+struct hw_policy *hw_policy_with_overrides(const struct hw_policy *p, const size_t *which,
+                                           size_t n, struct hw_error *err);
+
+/* The effective policy for namespace ns: what the webhook and render apply
+ * to a Job there. A new snapshot, as above. */
+struct hw_policy *hw_policy_for_namespace(const struct hw_policy *p, const char *ns,
+                                          struct hw_error *err);
+
+/*
+ * The snapshot as a complete policy document (new reference): every key of
+ * the schema with its value, the command line's values included, and, when
+ * p has overrides, "overrides" with each entry's namespaces and exactly the
+ * keys it sets. hw_policy_parse() of its text builds the same policy.
+ */
+json_t *hw_policy_to_json(const struct hw_policy *p, struct hw_error *err);
 
 #endif

@@ -9,7 +9,9 @@
  * expanded as copies under a budget, merge keys (<<) are applied with
  * explicit keys winning, and duplicate keys, complex keys, unknown tags,
  * .inf/.nan and nesting deeper than HW_YAML_MAX_DEPTH are refused with
- * "source:line:column: problem". Each document keeps its byte range in the
+ * "source:line:column: problem". On request it also lists where each key
+ * and sequence item starts, so a caller that judges the values (the policy
+ * file) can name a line and column. Each document keeps its byte range in the
  * input, so hw_yaml_write() copies unchanged documents byte for byte and
  * re-emits only the changed ones, in block style, with every string that
  * would be read back as another type quoted. It knows nothing about
@@ -39,10 +41,26 @@ struct hw_yaml_doc {
     int changed;            /* set by the caller: hw_yaml_write() re-emits value */
 };
 
+/* Where a mapping key or a sequence item starts, for messages about a
+ * value read from it (HW_YAML_POSITIONS). */
+struct hw_yaml_pos {
+    char *path;             /* owned: "/spec/containers/0/name": keys and indexes
+                             * joined by '/', not escaped; "" is never listed */
+    size_t doc;             /* index of the document in docs */
+    unsigned line, col;     /* 1-based; col counts characters */
+};
+
 struct hw_yaml_stream {
     struct hw_yaml_doc *docs;  /* owned */
     size_t n_docs;             /* 0 for an empty or comment-only stream */
+    struct hw_yaml_pos *pos;   /* owned; with HW_YAML_POSITIONS, in input order */
+    size_t n_pos;
 };
+
+/* hw_yaml_parse_with() flags. */
+#define HW_YAML_POSITIONS 1u    /* record every key's and item's position; keys
+                                 * merged in by "<<", and what an alias copies,
+                                 * have none (their mapping or the alias does) */
 
 /*
  * Parses text (len bytes of UTF-8, at most HW_YAML_MAX_INPUT) into a new
@@ -52,6 +70,10 @@ struct hw_yaml_stream {
  */
 struct hw_yaml_stream *hw_yaml_parse(const char *text, size_t len, const char *source,
                                      struct hw_error *err);
+
+/* The same with HW_YAML_* flags (0 is hw_yaml_parse()). */
+struct hw_yaml_stream *hw_yaml_parse_with(const char *text, size_t len, const char *source,
+                                          unsigned flags, struct hw_error *err);
 
 /* Frees the stream and its values. Accepts NULL. */
 void hw_yaml_free(struct hw_yaml_stream *s);

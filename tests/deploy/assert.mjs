@@ -10,9 +10,10 @@
 // --ca cert-manager: cainjector annotation naming a rendered Certificate whose
 //                    Secret the pods mount and whose names match the Service;
 // --ca bundle:       a caBundle of PEM certificates and the TLS Secret present.
-// --policy-out writes the ConfigMap's policy.json to FILE (for hookwarden --check).
+// --policy-out writes the ConfigMap's policy.yaml to FILE (for hookwarden --check).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import YAML from "yaml";
 import { Reporter, loadObjects, fail, eq } from "./lib.mjs";
 
 const { values: opt, positionals } = parseArgs({
@@ -346,11 +347,12 @@ r.check("certificate and key: --tls-*-file come read-only from Secret hookwarden
     eq([s.kind, s.name, s.key, s.readOnly], ["Secret", TLS_SECRET, key, true], `${flag} ${v}`);
   }
 });
-r.check("policy: --config comes read-only from the policy ConfigMap's policy.json", () => {
+r.check("policy: --config comes read-only from the policy ConfigMap's policy.yaml", () => {
   const v = argValue("--config");
   if (!v) fail("no --config");
+  if (!v.endsWith(".yaml")) fail(`--config ${v}: hookwarden reads a file named *.yaml as YAML, and this one holds YAML`);
   const s = source(v);
-  eq([s.kind, s.name, s.key, s.readOnly], ["ConfigMap", cm.metadata.name, "policy.json", true], `--config ${v}`);
+  eq([s.kind, s.name, s.key, s.readOnly], ["ConfigMap", cm.metadata.name, "policy.yaml", true], `--config ${v}`);
 });
 r.check("every volume mount is read-only", () => {
   for (const m of ctr.volumeMounts ?? []) if (m.readOnly !== true) fail(`${m.mountPath} is writable`);
@@ -375,11 +377,13 @@ r.check("NetworkPolicy: only TCP 8443 in, nothing out", () => {
 });
 
 // ---- Policy ConfigMap ----------------------------------------------------------
-r.check("policy ConfigMap: policy.json is JSON whose selector matches the objectSelector", () => {
-  const text = cm.data?.["policy.json"];
-  if (!text) fail("no policy.json key");
-  let policy;
-  try { policy = JSON.parse(text); } catch (e) { fail(`not JSON: ${e.message}`); }
+r.check("policy ConfigMap: policy.yaml is YAML whose selector matches the objectSelector", () => {
+  const text = cm.data?.["policy.yaml"];
+  if (!text) fail("no policy.yaml key");
+  // Read as hookwarden reads it: YAML 1.1, one document, no duplicate keys.
+  const doc = YAML.parseDocument(text, { version: "1.1", uniqueKeys: true });
+  if (doc.errors.length > 0) fail(`not YAML: ${doc.errors[0].message}`);
+  const policy = doc.toJS();
   eq(policy.selector?.labelKey, OPT_IN_KEY, "selector.labelKey");
   eq(policy.selector?.labelValues, [OPT_IN_VALUE], "selector.labelValues");
   if (opt["policy-out"]) writeFileSync(opt["policy-out"], text);

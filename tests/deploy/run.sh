@@ -185,7 +185,7 @@ while IFS= read -r kfile; do
 		n=$((n + 1))
 		[ "$dir" != deploy/base ] || base_n=$n
 		render "$dir" "$dir" "$tmp/r$n.yaml" &&
-			verify "$dir" "$tmp/r$n.yaml" "$1" "$2" --policy-out "$tmp/policy-$n.json" || :
+			verify "$dir" "$tmp/r$n.yaml" "$1" "$2" --policy-out "$tmp/policy-$n.yaml" || :
 		;;
 	esac
 done < <(find deploy -name kustomization.yaml | sort)
@@ -216,12 +216,12 @@ text = m.group(1).replace("../deploy/cert-manager", sys.argv[3] if len(sys.argv)
 open(sys.argv[2] + "/kustomization.yaml", "w").write(text)
 PY2
 sed -i "s#DEPLOY/cert-manager#$(realpath --relative-to="$cust" deploy/cert-manager)#" "$cust/kustomization.yaml"
-# As the page says: a copy of deploy/base/policy.json, edited.
-python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["rules"]["not-a-hook"]="deny"; json.dump(p,open(sys.argv[2],"w"),indent=2)' \
-	deploy/base/policy.json "$cust/policy.json"
+# As the page says: a copy of deploy/base/policy.yaml, edited.
+sed 's/^  not-a-hook: warn$/  not-a-hook: deny/' deploy/base/policy.yaml >"$cust/policy.yaml"
+check "Customising overlay: the edit changed the copy of deploy/base/policy.yaml" grep -qx '  not-a-hook: deny' "$cust/policy.yaml"
 if render "docs/install.md Customising overlay" "$cust" "$tmp/cust.yaml"; then
-	verify "docs/install.md Customising overlay" "$tmp/cust.yaml" Fail cert-manager --policy-out "$tmp/cust-policy.json"
-	check "Customising overlay: runs the overlay's image and installs its policy.json" python3 - "$tmp/cust.yaml" "$cust/policy.json" <<'PY2'
+	verify "docs/install.md Customising overlay" "$tmp/cust.yaml" Fail cert-manager --policy-out "$tmp/cust-policy.yaml"
+	check "Customising overlay: runs the overlay's image and installs its policy.yaml" python3 - "$tmp/cust.yaml" "$cust/policy.yaml" <<'PY2'
 import sys, yaml
 objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
 dep = next(o for o in objs if o["kind"] == "Deployment")
@@ -229,19 +229,19 @@ image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
 assert image == "registry.example.com/platform/hookwarden:0.1.0", image
 cm = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("hookwarden-policy")]
 assert len(cm) == 1 and cm[0]["metadata"]["name"] == "hookwarden-policy", [c["metadata"]["name"] for c in cm]
-assert cm[0]["data"]["policy.json"] == open(sys.argv[2]).read(), cm[0]["data"]
+assert cm[0]["data"]["policy.yaml"] == open(sys.argv[2]).read(), cm[0]["data"]
 PY2
 fi
 
 # The base's policy, as installed (every overlay carries the same ConfigMap).
-policy=$tmp/policy.json
+policy=$tmp/policy.yaml
 base_render=$tmp/r$base_n.yaml
-base_policy=$tmp/policy-$base_n.json
+base_policy=$tmp/policy-$base_n.yaml
 if [ -f "$base_policy" ]; then
 	cp "$base_policy" "$policy"
 	same=1
-	for f in "$tmp"/policy-*.json; do cmp -s "$f" "$policy" || same=0; done
-	if [ "$same" = 1 ]; then pass "every overlay installs the same policy.json"; else flunk "every overlay installs the same policy.json"; fi
+	for f in "$tmp"/policy-*.yaml; do cmp -s "$f" "$policy" || same=0; done
+	if [ "$same" = 1 ]; then pass "every overlay installs the same policy.yaml"; else flunk "every overlay installs the same policy.yaml"; fi
 fi
 
 # ------------------------------------------- 2. the checks themselves bite ----
@@ -297,16 +297,19 @@ fi
 # ------------------------------------------- 3. the installed policy ----
 if [ "$have_hw" = 1 ]; then
 	if [ -f "$policy" ]; then
-		check "policy ConfigMap's policy.json passes hookwarden --check --config" "$hw" --check --config "$policy" || :
+		check "policy ConfigMap's policy.yaml passes hookwarden --check --config" "$hw" --check --config "$policy" || :
+		# And it is the policy the binary has built in, key for key.
+		check "policy ConfigMap's policy.yaml is the built-in default policy" \
+			cmp <("$hw" policy show --config "$policy" | grep -v '^  "//"') <("$hw" policy show | grep -v '^  "//"')
 	else
-		flunk "policy ConfigMap's policy.json passes hookwarden --check (no policy was extracted)"
+		flunk "policy ConfigMap's policy.yaml passes hookwarden --check (no policy was extracted)"
 	fi
-	# And --check is a real check: an unknown key must be refused.
-	python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["restartPolicyy"]={"mode":"enforce"}; json.dump(p,open(sys.argv[2],"w"),indent=2)' \
-		"$policy" "$tmp/bad-policy.json" 2>/dev/null || echo '{"restartPolicyy": {}}' >"$tmp/bad-policy.json"
-	if out=$("$hw" --check --config "$tmp/bad-policy.json" 2>&1); then
+	# And --check is a real check: an unknown key must be refused, at its line.
+	{ cat "$policy"; printf 'restartPolicyy: {mode: enforce}\n'; } >"$tmp/bad-policy.yaml"
+	bad_line=$(wc -l <"$tmp/bad-policy.yaml")
+	if out=$("$hw" --check --config "$tmp/bad-policy.yaml" 2>&1); then
 		flunk "negative: hookwarden --check refuses a policy with an unknown key (it accepted it)"
-	elif printf '%s\n' "$out" | grep -q "bad-policy.json:[0-9]*:[0-9]*:"; then
+	elif printf '%s\n' "$out" | grep -q "bad-policy.yaml:$bad_line:1: unknown key \"restartPolicyy\""; then
 		pass "negative: hookwarden --check refuses a policy with an unknown key, as FILE:LINE:COL"
 	else
 		flunk "negative: hookwarden --check reports FILE:LINE:COL for an unknown key"
@@ -446,10 +449,10 @@ deployment_args() {
 		console.log(out.join("\n"));
 	' "$base_render" "$1" "$2"
 }
-# install_files ETC: policy.json and tls/ laid out as the Deployment's volume lays them.
+# install_files ETC: policy.yaml and tls/ laid out as the Deployment's volume lays them.
 install_files() {
 	mkdir -p "$1/tls"
-	cp "$policy" "$1/policy.json"
+	cp "$policy" "$1/policy.yaml"
 	cp "$tmp/ov-default/tls.crt" "$tmp/ov-default/tls.key" "$1/tls/"
 }
 # deployment_memory: "REQUEST_BYTES LIMIT_BYTES" of the rendered container.
@@ -833,7 +836,7 @@ if [ "$ctx_ok" = 1 ] &&
 		if [ "$can_serve" = 1 ]; then
 			install_files "$rootfs/etc/hookwarden"
 			chown -R 0:65532 "$rootfs/etc/hookwarden"
-			chmod 0440 "$rootfs/etc/hookwarden/policy.json" "$rootfs/etc/hookwarden/tls/"*
+			chmod 0440 "$rootfs/etc/hookwarden/policy.yaml" "$rootfs/etc/hookwarden/tls/"*
 			port=$(free_port)
 			mapfile -t args < <(deployment_args /etc/hookwarden "$port")
 			serve_smoke "image runtime, emulated: serve as uid 65532 with the Deployment's paths" "$port" 0 \

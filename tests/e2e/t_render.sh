@@ -178,6 +178,15 @@ rc=0; HELM_PLUGIN_DIR="$PLUGIN" HOOKWARDEN_BIN="$HW_BIN" HOOKWARDEN_POLICY="$RDA
   HOOKWARDEN_LOG="$RD/plugin.log" "$plugin_cmd" <"$RDATA/lint/bad-hook.yaml" >"$RD/plugin.out" 2>/dev/null || rc=$?
 check "the plugin fails on a denial, with the message in HOOKWARDEN_LOG" \
   bash -c "[ $rc = 1 ] && [ ! -s '$RD/plugin.out' ] && grep -q 'violates rule unknown-hook-value' '$RD/plugin.log'"
+# A policy.yaml in the plugin's directory is its policy (before a policy.json).
+mkdir -p "$RD/plugin-dir"
+cp "$PLUGIN"/* "$RD/plugin-dir/"
+printf 'rules:\n  unknown-hook-value: deny   # a YAML comment\n' >"$RD/plugin-dir/policy.yaml"
+printf '{"rules": {"unknown-hook-value": "off"}}\n' >"$RD/plugin-dir/policy.json"
+rc=0; HELM_PLUGIN_DIR="$RD/plugin-dir" HOOKWARDEN_BIN="$HW_BIN" "$RD/plugin-dir/hookwarden-render.sh" \
+  <"$RDATA/lint/bad-hook.yaml" >"$RD/plugin.out" 2>"$RD/plugin.err" || rc=$?
+check "the plugin reads policy.yaml from its directory" \
+  bash -c "[ $rc = 1 ] && grep -q 'violates rule unknown-hook-value' '$RD/plugin.err'"
 
 # ---- the Helm 3 wrapper: Helm 3 execs the post-renderer after it sorted
 # hooks, with no plugin environment; only what takes effect may change ----

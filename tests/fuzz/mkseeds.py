@@ -9,8 +9,10 @@ the real-shaped reviews (tests/data/reviews/), and every chart Job
 (tests/data/jobs/) wrapped in compact
 AdmissionReviews (labelled CREATE v1, v1beta1, UPDATE with oldObject, DELETE),
 plus hand-made edge cases (nulls, escapes, NUL bytes, deep nesting, odd types).
-tests/fuzz/seeds/policy/: the built-in default, docs/policy-example.json, every
-golden policy.json, and edge cases. The output is committed; rerun after the
+tests/fuzz/seeds/policy/: the built-in default, the docs' example policies
+(JSON and YAML, with per-namespace overrides), deploy/base/policy.yaml, every
+golden policy.json, and edge cases. The target reads a seed as YAML unless
+its first character is '{'. The output is committed; rerun after the
 test data change. Names are stable, so reruns give a clean diff.
 """
 import json
@@ -134,6 +136,11 @@ def default_policy():
 def policy_seeds():
     write("policy", "default", default_policy())
     write("policy", "docs-policy-example", open(os.path.join(ROOT, "docs", "policy-example.json"), "rb").read())
+    for name, path in (("docs-policy-example-yaml", ("docs", "policy-example.yaml")),
+                       ("docs-policy-teams-yaml", ("docs", "policy-teams.yaml")),
+                       ("deploy-base-policy-yaml", ("deploy", "base", "policy.yaml"))):
+        write("policy", name, open(os.path.join(ROOT, *path), "rb").read())
+    write("policy", "teams-json", open(os.path.join(DATA, "policy", "teams.json"), "rb").read())
     golden = os.path.join(DATA, "review")
     for case in sorted(os.listdir(golden)):
         p = os.path.join(golden, case, "policy.json")
@@ -162,7 +169,19 @@ def policy_seeds():
         "comments-and-unicode": '{"//":"\\u00e9t\\u00e9","rules":{"//x":1,"long-lived-sidecar":{"action":"deny",'
                                 '"containers":["proxy","\\u00e9"]}}}',
     }
+    yaml_edge = {
+        "yaml-aliases-and-merge": "hook:\n  events: &e {mode: enforce, value: pre-upgrade}\n"
+                                  "  deletePolicy: {<<: *e, value: hook-failed}\n"
+                                  "overrides:\n  - &o\n    namespaces: [\"a-*\", \"?b\"]\n"
+                                  "    rules: {not-a-hook: deny}\n  - {<<: *o, namespaces: [c]}\n",
+        "yaml-booleans-and-numbers": "rules:\n  not-a-hook: off\nhook:\n  weight: {mode: add, value: -5}\n",
+        "yaml-override-errors": "overrides:\n  - namespaces: [Team-A, \"-x\", \"*\"]\n"
+                                "    selector: {}\n    imagePullSecret: {names: [x]}\n  - []\n",
+        "yaml-two-documents": "rules: {}\n---\nrules: {}\n",
+    }
     for name, text in edge.items():
+        write("policy", "edge-" + name, text)
+    for name, text in yaml_edge.items():
         write("policy", "edge-" + name, text)
 
 

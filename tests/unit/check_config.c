@@ -60,7 +60,7 @@ static const struct {
 } help_cases[] = {
     {"serve", HW_CMD_SERVE},   {"gen-certs", HW_CMD_GEN_CERTS}, {"check", HW_CMD_CHECK},
     {"--check", HW_CMD_CHECK}, {"render", HW_CMD_RENDER},       {"lint", HW_CMD_LINT},
-    {"version", HW_CMD_VERSION},
+    {"version", HW_CMD_VERSION},  {"policy", HW_CMD_POLICY_SHOW},
 };
 
 START_TEST(test_config_every_command_has_help_before_or_after_it)
@@ -113,7 +113,7 @@ START_TEST(test_config_unknown_command_names_the_nearest_one)
     ck_assert_str_eq(p.err.msg, "unknown command \"serv\"; did you mean serve? (hookwarden help)");
     ck_assert_int_eq(q.rc, -1);
     ck_assert_msg(strstr(q.err.msg, "unknown command \"bogus\"") != NULL, "%s", q.err.msg);
-    ck_assert_msg(strstr(q.err.msg, "serve, gen-certs, check, render, lint, version and help") != NULL,
+    ck_assert_msg(strstr(q.err.msg, "serve, gen-certs, check, render, lint, policy show, version and help") != NULL,
                   "%s", q.err.msg);
     ck_assert_int_eq(r.rc, -1);
     ck_assert_msg(strstr(r.err.msg, "did you mean render?") != NULL, "%s", r.err.msg);
@@ -261,6 +261,43 @@ START_TEST(test_config_help_lists_only_flags_the_command_accepts)
 }
 END_TEST
 
+/* "policy" has the subcommand "show", and no other; its flags are the ones
+ * its help lists. */
+START_TEST(test_config_policy_show_takes_its_subcommand_and_its_flags)
+{
+    struct parsed a = PARSE("policy", "show", "--config", "p.yaml", "--namespace", "team-a",
+                            "--image-pull-secret", "x", "--label", "a=b", "--hook-annotations", "false");
+    struct parsed b = PARSE("policy", "--namespace", "team-a");
+    struct parsed c = PARSE("policy", "shw");
+    struct parsed d = PARSE("policy", "show", "show");
+    struct parsed e = PARSE("policy", "show", "--namespace", "Team_A");
+    struct parsed f = PARSE("policy", "show", "--port", "1");
+    char *text = usage_text(HW_CMD_POLICY_SHOW);
+
+    ck_assert_int_eq(a.rc, 0);
+    ck_assert_int_eq(a.cfg.command, HW_CMD_POLICY_SHOW);
+    ck_assert_str_eq(a.cfg.config_file, "p.yaml");
+    ck_assert_str_eq(a.cfg.namespace_, "team-a");
+    ck_assert_int_eq(a.cfg.hook_annotations, 0);
+    ck_assert_int_eq(b.rc, -1);
+    ck_assert_str_eq(b.err.msg, "policy needs a subcommand: hookwarden policy show [--config FILE] "
+                                "[--namespace NS]");
+    ck_assert_int_eq(c.rc, -1);
+    ck_assert_ptr_nonnull(strstr(c.err.msg, "shw: unexpected argument for policy"));
+    ck_assert_int_eq(d.rc, -1);
+    ck_assert_int_eq(e.rc, -1);
+    ck_assert_ptr_nonnull(strstr(e.err.msg, "--namespace Team_A: not a valid namespace"));
+    ck_assert_int_eq(f.rc, -1);
+    ck_assert_ptr_nonnull(strstr(f.err.msg, "--port is not a flag of policy"));
+    ck_assert_ptr_nonnull(strstr(text, "usage: hookwarden policy show [--config FILE] [--namespace NS]"));
+    for (const char *const *w = (const char *const[]){"--config", "--namespace", "--image-pull-secret",
+                                                      "--label", "--hook-annotations", NULL};
+         *w != NULL; w++)
+        ck_assert_msg(strstr(text, *w) != NULL, "%s missing from:\n%s", *w, text);
+    free(text);
+}
+END_TEST
+
 START_TEST(test_config_render_help_does_not_promise_a_reload)
 {
     char *serve = usage_text(HW_CMD_SERVE), *render = usage_text(HW_CMD_RENDER);
@@ -294,6 +331,7 @@ hw_suite_config(void)
     tcase_add_test(t, test_config_days_range_is_enforced_and_shown);
     tcase_add_test(t, test_config_help_lists_only_flags_the_command_accepts);
     tcase_add_test(t, test_config_render_help_does_not_promise_a_reload);
+    tcase_add_test(t, test_config_policy_show_takes_its_subcommand_and_its_flags);
     suite_add_tcase(s, t);
     return s;
 }

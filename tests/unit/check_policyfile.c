@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* policyfile: strict loading (duplicates, unknown keys, types, Helm values)
- * with line and column, --check reporting every problem, overrides. */
+ * with line and column, in JSON and in YAML, --check reporting every
+ * problem, the command line's values over the file. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hookwarden/handler.h"
 #include "hookwarden/policy.h"
+#include "hookwarden/yaml.h"
 #include "testutil.h"
 
 static const struct {
@@ -44,6 +46,146 @@ START_TEST(test_policyfile_refuses_bad_files_naming_line_and_column)
     ck_assert_int_eq(err.code, HW_EINVAL);
     ck_assert_msg(strncmp(err.msg, bad_cases[_i].error, strlen(bad_cases[_i].error)) == 0,
                   "case %d:\n got  %s\n want %s", _i, err.msg, bad_cases[_i].error);
+}
+END_TEST
+
+/* The same strictness in YAML, with positions in the YAML text. */
+static const struct {
+    const char *text;
+    const char *error;
+} bad_yaml[] = {
+    {"selector: {}\nselector: {}\n", "p.yaml:2:1: duplicate key \"selector\""},
+    {"# comment\nselektor: {}\n", "p.yaml:2:1: unknown key \"selektor\" in the policy"},
+    {"hook:\n  events:\n    mode: add\n    value: pre-instal\n",
+     "p.yaml:4:5: hook events \"pre-instal\" include one Helm does not know"},
+    {"hook: {events: {mode: sometimes}}\n", "p.yaml:1:17: /hook/events/mode \"sometimes\" is not one of add, enforce, off"},
+    {"restartPolicy:\n  value: Always\n", "p.yaml:2:3: restartPolicy \"Always\" is not valid for a Job"},
+    {"imagePullSecrets:\n  names:\n    - Bad_Name\n", "p.yaml:3:7: \"Bad_Name\" is not a valid Secret name"},
+    {"job:\n  backoffLimit: {value: -1}\n", "p.yaml:2:18: /job/backoffLimit must be between 0 and"},
+    {"job:\n  backoffLimit: {value: 1.0}\n", "p.yaml:2:18: /job/backoffLimit/value must be an integer"},
+    {"rules:\n  not-a-hook: loud\n", "p.yaml:2:3: /rules/not-a-hook must be one of off, warn, deny"},
+    {"- a\n", "p.yaml:1:1: a policy must be a YAML mapping"},
+    {"", "p.yaml:1:1: the policy file is empty: write {} for the built-in default policy"},
+    {"# only a comment\n", "p.yaml:1:1: the policy file is empty"},
+    {"rules: {}\n---\nhook: {}\n", "p.yaml:3:1: a policy file is one YAML document; this is the second"},
+    {"rules: [\n", "p.yaml:2:1: did not find expected node content"},
+    /* YAML's booleans and numbers where the schema wants a string: the
+     * message says how to write it. */
+    {"hook:\n  weight: {mode: off}\n",
+     "p.yaml:2:12: /hook/weight/mode must be a string (YAML reads a plain off, on, yes or no as a "
+     "boolean: write the word in quotes, e.g. \"off\")"},
+    {"hook:\n  weight: {value: -5}\n",
+     "p.yaml:2:12: /hook/weight/value must be a string (YAML reads -5 as a number: write \"-5\")"},
+    {"rules:\n  delete-policy: no\n",
+     "p.yaml:2:3: /rules/delete-policy must be off, warn, deny or an object with an action (YAML reads"},
+    {"rules:\n  ttl-after-finished: {action: off}\n",
+     "p.yaml:2:24: /rules/ttl-after-finished/action must be one of off, warn, deny (YAML reads"},
+    {"selector:\n  labelValues: [yes]\n", "p.yaml:2:17: /selector/labelValues/0 must be a string (YAML reads"},
+    /* A value an alias or a merge key brought has no position of its own:
+     * the message points at the key that holds it. */
+    {"hook:\n  events: {mode: add}\n  deletePolicy: {mode: sometimes}\n  weight: &w {value: x}\n"
+     "restartPolicy: *w\n",
+     "p.yaml:3:18: /hook/deletePolicy/mode \"sometimes\""},
+    {"restartPolicy:\n  <<: {mode: sometimes}\n", "p.yaml:1:1: /restartPolicy/mode \"sometimes\""},
+    /* Overrides, in YAML as in JSON. */
+    {"overrides:\n  - namespaces: [\"team-a-*\"]\n    imagePullSecret:\n      names: [team-a-pull]\n",
+     "p.yaml:3:5: unknown key \"imagePullSecret\" in /overrides/0"},
+};
+
+START_TEST(test_policyfile_refuses_bad_yaml_naming_line_and_column)
+{
+    struct hw_error err = {0};
+    struct hw_policy *p = hw_policy_parse(bad_yaml[_i].text, strlen(bad_yaml[_i].text), "p.yaml",
+                                          NULL, &err);
+
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(err.code, HW_EINVAL);
+    ck_assert_msg(strncmp(err.msg, bad_yaml[_i].error, strlen(bad_yaml[_i].error)) == 0,
+                  "case %d:\n got  %s\n want %s", _i, err.msg, bad_yaml[_i].error);
+}
+END_TEST
+
+/* The report from an aliased value: every problem, each at its own key or
+ * at the alias. */
+START_TEST(test_policyfile_check_reports_every_yaml_problem)
+{
+    const char *text = "hook:\n"
+                       "  events: &e {mode: sometimes}\n"
+                       "  deletePolicy: *e\n"
+                       "rules:\n"
+                       "  not-a-hook: loud\n"
+                       "  bogus: warn\n";
+    struct hw_buf report;
+
+    hw_buf_init(&report, 0);
+    ck_assert_int_eq(hw_policy_check(text, strlen(text), "p.yml", &report), 4);
+    ck_assert_ptr_nonnull(strstr(report.data, "p.yml:2:15: /hook/events/mode \"sometimes\""));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.yml:3:3: /hook/deletePolicy/mode \"sometimes\""));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.yml:5:3: /rules/not-a-hook must be one of"));
+    ck_assert_ptr_nonnull(strstr(report.data, "p.yml:6:3: unknown rule \"bogus\""));
+    hw_buf_free(&report);
+}
+END_TEST
+
+/* JSON or YAML: by the name, else by the first character. */
+START_TEST(test_policyfile_reads_yaml_by_name_or_content)
+{
+    static const struct {
+        const char *text, *source;
+        int ok;
+    } cases[] = {
+        {"rules: {not-a-hook: deny}", "policy", 1},       /* no '{': YAML */
+        {"rules: {not-a-hook: deny}", "p.yaml", 1},
+        {"rules: {not-a-hook: deny}", "p.yml", 1},
+        {"rules: {not-a-hook: deny}", "p.json", 0},       /* .json is JSON, whatever it holds */
+        {"{\"rules\": {\"not-a-hook\": \"deny\"}}", "policy", 1},
+        {"  {\"rules\": {\"not-a-hook\": \"deny\"}}", "p.yaml", 1},  /* JSON is YAML too */
+        {"{rules: {not-a-hook: deny}}", "policy", 0},      /* '{' first: JSON */
+        {"{rules: {not-a-hook: deny}}", "p.yaml", 1},
+    };
+    struct hw_error err = {0};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hw_policy *p = hw_policy_parse(cases[i].text, strlen(cases[i].text), cases[i].source,
+                                              NULL, &err);
+
+        ck_assert_msg((p != NULL) == cases[i].ok, "case %zu: %s", i, err.msg);
+        hw_policy_unref(p);
+        hw_error_clear(&err);
+    }
+}
+END_TEST
+
+/* Two files, one policy: compared as the complete documents they build. */
+static void
+assert_same_policy(const char *a_path, const char *b_path)
+{
+    struct hw_error err = {0};
+    struct hw_policy *a = hw_policy_load(a_path, NULL, &err), *b;
+    json_t *ja, *jb;
+    char *ta, *tb;
+
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    b = hw_policy_load(b_path, NULL, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    ja = hw_policy_to_json(a, NULL);
+    jb = hw_policy_to_json(b, NULL);
+    ta = json_dumps(ja, JSON_INDENT(1));
+    tb = json_dumps(jb, JSON_INDENT(1));
+    ck_assert_msg(json_equal(ja, jb), "%s:\n%s\n%s:\n%s", a_path, ta, b_path, tb);
+    free(ta);
+    free(tb);
+    json_decref(ja);
+    json_decref(jb);
+    hw_policy_unref(a);
+    hw_policy_unref(b);
+}
+
+START_TEST(test_policyfile_yaml_example_is_the_json_example)
+{
+    assert_same_policy(HW_TEST_DATA "/../../docs/policy-example.json",
+                       HW_TEST_DATA "/../../docs/policy-example.yaml");
+    assert_same_policy(HW_TEST_DATA "/../../docs/policy-teams.yaml", HW_TEST_DATA "/policy/teams.json");
 }
 END_TEST
 
@@ -114,45 +256,32 @@ START_TEST(test_policyfile_empty_object_equals_the_built_in_default)
 }
 END_TEST
 
-/* Drops every "//" comment key, at every level. */
-static void
-strip_comments(json_t *j)
-{
-    const char *key;
-    json_t *v;
-    void *tmp;
-    size_t i;
+#define BASE_POLICY HW_TEST_DATA "/../../deploy/base/policy.yaml"
 
-    if (json_is_object(j)) {
-        json_object_foreach_safe(j, tmp, key, v) {
-            if (strncmp(key, "//", 2) == 0)
-                json_object_del(j, key);
-            else
-                strip_comments(v);
-        }
-    } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-            strip_comments(v);
-    }
-}
-
-#define BASE_POLICY HW_TEST_DATA "/../../deploy/base/policy.json"
-
+/* deploy/ ships the policy as YAML; read as hookwarden reads it, it is the
+ * built-in default document, key for key. */
 START_TEST(test_policyfile_deploy_base_policy_is_the_built_in_default_key_for_key)
 {
-    json_t *file = tu_json(BASE_POLICY);
+    size_t len;
+    char *text = tu_read(BASE_POLICY, &len);
+    struct hw_error err = {0};
+    struct hw_yaml_stream *s;
     json_t *def = json_loads(hw_policy_default_text(), 0, NULL);
     char *a, *b;
 
-    ck_assert_ptr_nonnull(file);
+    ck_assert_ptr_nonnull(text);
     ck_assert_ptr_nonnull(def);
-    strip_comments(file);
-    a = json_dumps(file, JSON_SORT_KEYS | JSON_INDENT(1));
+    s = hw_yaml_parse(text, len, "policy.yaml", &err);
+    ck_assert_msg(s != NULL, "%s", err.msg);
+    ck_assert_uint_eq(s->n_docs, 1);
+    a = json_dumps(s->docs[0].value, JSON_SORT_KEYS | JSON_INDENT(1));
     b = json_dumps(def, JSON_SORT_KEYS | JSON_INDENT(1));
-    ck_assert_msg(json_equal(file, def), "deploy/base/policy.json:\n%s\nbuilt-in default:\n%s", a, b);
+    ck_assert_msg(json_equal(s->docs[0].value, def), "deploy/base/policy.yaml:\n%s\nbuilt-in default:\n%s",
+                  a, b);
     free(a);
     free(b);
-    json_decref(file);
+    free(text);
+    hw_yaml_free(s);
     json_decref(def);
 }
 END_TEST
@@ -271,6 +400,11 @@ hw_suite_policyfile(void)
     tcase_add_loop_test(tc, test_policyfile_refuses_bad_files_naming_line_and_column, 0,
                         sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, test_policyfile_check_reports_every_problem);
+    tcase_add_loop_test(tc, test_policyfile_refuses_bad_yaml_naming_line_and_column, 0,
+                        sizeof(bad_yaml) / sizeof(bad_yaml[0]));
+    tcase_add_test(tc, test_policyfile_check_reports_every_yaml_problem);
+    tcase_add_test(tc, test_policyfile_reads_yaml_by_name_or_content);
+    tcase_add_test(tc, test_policyfile_yaml_example_is_the_json_example);
     tcase_add_test(tc, test_policyfile_example_in_docs_is_valid_and_comments_are_ignored);
     tcase_add_test(tc, test_policyfile_empty_object_equals_the_built_in_default);
     tcase_add_test(tc, test_policyfile_deploy_base_policy_is_the_built_in_default_key_for_key);

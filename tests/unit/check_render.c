@@ -663,6 +663,176 @@ START_TEST(test_lint_never_writes_manifests)
 }
 END_TEST
 
+/* ---- per-namespace overrides ---- */
+
+#define TEAMS HW_TEST_DATA "/../../docs/policy-teams.yaml"
+
+/* A stream of two labelled hook Jobs: "a" without a namespace, "b" in
+ * team-b-x; hook says whether they carry helm.sh/hook. Returns the path. */
+static char *
+two_jobs(char *tmpl, int hook)
+{
+    static const char job[] =
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: %s\n%s"
+        "  labels: {hookwarden.io/migration: \"true\"}\n%s"
+        "spec:\n  template:\n    spec:\n      restartPolicy: Never\n"
+        "      containers: [{name: m, image: atlas}]\n";
+    const char *ann = hook ? "  annotations: {helm.sh/hook: pre-install}\n" : "";
+    FILE *f = fdopen(mkstemp(tmpl), "w");
+
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, job, "a", "", ann);
+    fprintf(f, "---\n");
+    fprintf(f, job, "b", "  namespace: team-b-x\n", ann);
+    fclose(f);
+    return tmpl;
+}
+
+static void
+assert_pulls(const json_t *job, const char *want)
+{
+    const json_t *list = json_object_get(json_object_get(json_object_get(json_object_get(job, "spec"),
+                                                                         "template"), "spec"),
+                                         "imagePullSecrets");
+    char got[128] = "";
+    const json_t *e;
+    size_t i;
+
+    json_array_foreach(list, i, e)
+        snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? "," : "",
+                 json_string_value(json_object_get(e, "name")));
+    ck_assert_str_eq(got, want);
+}
+
+/* render applies the overrides of the namespace a document goes to: its
+ * own, else --namespace, else $HELM_NAMESPACE. */
+START_TEST(test_render_applies_the_overrides_of_each_documents_namespace)
+{
+    static const struct {
+        const char *flag, *env, *a_pulls;
+    } cases[] = {
+        {"team-a-api", NULL, "team-a-pull"},
+        {NULL, "team-a-api", "team-a-pull"},
+        {"dev", "team-a-api", "regcred"},
+        {NULL, NULL, "regcred"},
+    };
+    char tmpl[] = "/tmp/hw-render-ns.XXXXXX";
+    char *path = two_jobs(tmpl, 1);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cli c = {0};
+        struct hw_yaml_stream *s;
+
+        if (cases[i].env)
+            setenv("HELM_NAMESPACE", cases[i].env, 1);
+        else
+            unsetenv("HELM_NAMESPACE");
+        if (cases[i].flag)
+            run(&c, NULL, (const char *[]){"render", "--config", TEAMS, "-f", path, "--namespace",
+                                           cases[i].flag, NULL});
+        else
+            run(&c, NULL, (const char *[]){"render", "--config", TEAMS, "-f", path, NULL});
+        ck_assert_msg(c.rc == 0, "%s", c.err);
+        s = parse(c.out, c.out_len);
+        ck_assert_uint_eq(s->n_docs, 2);
+        assert_pulls(s->docs[0].value, cases[i].a_pulls);
+        assert_pulls(s->docs[1].value, "team-b-pull,regcred");
+        hw_yaml_free(s);
+        cli_clear(&c);
+    }
+    unsetenv("HELM_NAMESPACE");
+    unlink(path);
+}
+END_TEST
+
+/* lint judges a Job without helm.sh/hook as Helm would install it: a
+ * release resource, which the production override denies. */
+START_TEST(test_lint_applies_the_overrides_of_the_namespace)
+{
+    char tmpl[] = "/tmp/hw-lint-ns.XXXXXX";
+    char *path = two_jobs(tmpl, 0);
+    struct cli c = {0};
+
+    run(&c, NULL, (const char *[]){"lint", "--config", TEAMS, "-f", path, "--namespace", "payments", NULL});
+    ck_assert_int_eq(c.rc, 1);
+    ck_assert_ptr_nonnull(strstr(c.out, ":1:Job/a: not-a-hook: deny: "));
+    ck_assert_ptr_nonnull(strstr(c.out, ":2:Job/b: not-a-hook: warn: "));
+    cli_clear(&c);
+    run(&c, NULL, (const char *[]){"lint", "--config", TEAMS, "-f", path, "--namespace", "dev", NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_ptr_nonnull(strstr(c.out, ":1:Job/a: not-a-hook: warn: "));
+    cli_clear(&c);
+    unlink(path);
+}
+END_TEST
+
+/* policy show prints what a namespace gets, as a policy file that reads
+ * back as exactly that policy. */
+START_TEST(test_policy_show_prints_the_effective_policy_of_a_namespace)
+{
+    struct cli c = {0};
+    struct hw_policy *p, *shown, *want;
+    json_t *doc, *a, *b;
+    char note[600];
+
+    run(&c, NULL, (const char *[]){"policy", "show", "--config", TEAMS, "--namespace", "team-a-prod", NULL});
+    ck_assert_msg(c.rc == 0, "%s", c.err);
+    doc = json_loads(c.out, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(doc, "imagePullSecrets"),
+                                                                      "names"), 0)), "team-a-pull");
+    ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(doc, "imagePullSecrets"), "names")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc, "rules"), "not-a-hook")), "deny");
+    snprintf(note, sizeof(note), "the policy for Jobs in namespace team-a-prod: %s, then overrides "
+             "0 (%s:16:5), 2 (%s:28:5)", TEAMS, TEAMS, TEAMS);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "//")), note);
+    shown = hw_policy_parse(c.out, c.out_len, "shown.json", NULL, NULL);
+    p = hw_policy_load(TEAMS, NULL, NULL);
+    want = hw_policy_for_namespace(p, "team-a-prod", NULL);
+    ck_assert_ptr_nonnull(shown);
+    a = hw_policy_to_json(shown, NULL);
+    b = hw_policy_to_json(want, NULL);
+    ck_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    json_decref(doc);
+    hw_policy_unref(shown);
+    hw_policy_unref(want);
+    cli_clear(&c);
+
+    /* Without --namespace: the base layer and each override as compiled. */
+    run(&c, NULL, (const char *[]){"policy", "show", "--config", TEAMS, NULL});
+    ck_assert_int_eq(c.rc, 0);
+    doc = json_loads(c.out, 0, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "overrides")), 3);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(doc, "imagePullSecrets"),
+                                                                      "names"), 0)), "regcred");
+    shown = hw_policy_parse(c.out, c.out_len, "shown.json", NULL, NULL);
+    ck_assert_ptr_nonnull(shown);
+    a = hw_policy_to_json(shown, NULL);
+    b = hw_policy_to_json(p, NULL);
+    ck_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    json_decref(doc);
+    hw_policy_unref(shown);
+    cli_clear(&c);
+
+    /* The flags count, as in serve and render; a broken file is exit 2. */
+    run(&c, NULL, (const char *[]){"policy", "show", "--namespace", "dev", "--image-pull-secret", "flagged", NULL});
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_ptr_nonnull(strstr(c.out, "\"flagged\""));
+    ck_assert_ptr_nonnull(strstr(c.out, "built-in default, no override applies"));
+    cli_clear(&c);
+    run(&c, NULL, (const char *[]){"policy", "show", "--config", data_path("malformed.yaml"), NULL});
+    ck_assert_int_eq(c.rc, 2);
+    ck_assert_uint_eq(c.out_len, 0);
+    ck_assert_ptr_nonnull(strstr(c.err, "hookwarden policy show: "));
+    cli_clear(&c);
+    hw_policy_unref(p);
+}
+END_TEST
+
 Suite *hw_suite_render(void);
 
 Suite *
@@ -688,12 +858,15 @@ hw_suite_render(void)
     tcase_add_test(t, test_render_reports_malformed_yaml_with_line_and_column);
     tcase_add_test(t, test_render_and_lint_refuse_an_object_the_policy_cannot_patch);
     tcase_add_test(t, test_render_exits_2_when_it_cannot_run);
+    tcase_add_test(t, test_render_applies_the_overrides_of_each_documents_namespace);
+    tcase_add_test(t, test_policy_show_prints_the_effective_policy_of_a_namespace);
     suite_add_tcase(s, t);
 
     t = tcase_create("lint");
     tcase_add_loop_test(t, test_lint_prints_one_line_per_finding_and_exits_by_severity, 0,
                         sizeof(lint_cases) / sizeof(lint_cases[0]));
     tcase_add_test(t, test_lint_never_writes_manifests);
+    tcase_add_test(t, test_lint_applies_the_overrides_of_the_namespace);
     suite_add_tcase(s, t);
     return s;
 }

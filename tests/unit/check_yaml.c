@@ -144,6 +144,58 @@ START_TEST(test_yaml_rejects_bad_input_with_line_and_column)
 }
 END_TEST
 
+/* ---- positions ---- */
+
+/* "path@line:col" of every recorded position, joined by spaces. */
+static void
+positions(const struct hw_yaml_stream *s, char *out, size_t n)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < s->n_pos && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%zu%s@%u:%u", i ? " " : "",
+                                 s->pos[i].doc, s->pos[i].path, s->pos[i].line, s->pos[i].col);
+}
+
+START_TEST(test_yaml_positions_name_every_key_and_item_by_path)
+{
+    static const char text[] =
+        "# a comment\n"
+        "a:\n"
+        "  b: 1\n"
+        "  \"c d\": [x, {e: f}]\n"
+        "seq:\n"
+        "  - one\n"
+        "  - k: v\n"
+        "m: &m {p: q}\n"
+        "al: *m\n"
+        "o:\n"
+        "  <<: *m\n"
+        "  r: s\n"
+        "---\n"
+        "é: [1]\n";
+    struct hw_error err = {0};
+    struct hw_yaml_stream *s = hw_yaml_parse_with(text, strlen(text), "t.yaml", HW_YAML_POSITIONS, &err);
+    char got[1024];
+
+    ck_assert_msg(s != NULL, "%s", err.msg);
+    positions(s, got, sizeof(got));
+    /* Keys merged in by "<<" and what an alias copies have no position of
+     * their own; the alias (al) and the mapping (o) do. Columns count
+     * characters, as the messages do. */
+    ck_assert_str_eq(got, "0/a@2:1 0/a/b@3:3 0/a/c d@4:3 0/a/c d/0@4:11 0/a/c d/1@4:14 "
+                          "0/a/c d/1/e@4:15 0/seq@5:1 0/seq/0@6:5 0/seq/1@7:5 0/seq/1/k@7:5 "
+                          "0/m@8:1 0/m/p@8:8 0/al@9:1 0/o@10:1 0/o/r@12:3 1/é@14:1 1/é/0@14:5");
+    hw_yaml_free(s);
+    /* Without the flag, nothing is recorded. */
+    s = parse_ok(text, strlen(text));
+    ck_assert_uint_eq(s->n_pos, 0);
+    ck_assert_ptr_null(s->pos);
+    hw_yaml_free(s);
+}
+END_TEST
+
 /* ---- aliases, limits ---- */
 
 START_TEST(test_yaml_expands_aliases_as_independent_copies)
@@ -515,6 +567,7 @@ hw_suite_yaml(void)
                         sizeof(typing) / sizeof(typing[0]));
     tcase_add_loop_test(t, test_yaml_rejects_bad_input_with_line_and_column, 0,
                         sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(t, test_yaml_positions_name_every_key_and_item_by_path);
     tcase_add_test(t, test_yaml_expands_aliases_as_independent_copies);
     tcase_add_test(t, test_yaml_refuses_billion_laughs);
     tcase_add_test(t, test_yaml_refuses_nesting_deeper_than_the_limit);
