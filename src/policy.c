@@ -43,6 +43,81 @@ static const char *const helm_delete_policies[] = {
 #define ANN_WEIGHT "helm.sh/hook-weight"
 #define ANN_RELEASE "meta.helm.sh/release-name"
 
+/* Everything one decision reads and writes. */
+struct decision {
+    const struct policy_settings *s;  /* the effective settings for the Job's namespace */
+    struct hw_outcome *out;
+    char job[160];               /* "ns/name", quoted, for denial messages */
+    unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
+    unsigned waived;             /* rules the stored Job already broke: deny becomes warn */
+};
+
+enum selection {
+    SELECT_NONE = 0,
+    SELECT_TEMPLATE,   /* UPDATE that removes the label: keep the stored template only */
+    SELECT_ALL
+};
+
+/*
+ * Helm stamps meta.helm.sh/release-name on release resources only (hooks
+ * are built without it), after it sorted hooks from the rendered manifest:
+ * a Job carrying it is not a hook, whatever helm.sh/hook says.
+ */
+enum release_kind {
+    NOT_RELEASE = 0,
+    RELEASE,               /* a release resource without helm.sh/hook */
+    RELEASE_INERT_HOOK     /* a release resource whose helm.sh/hook came too late */
+};
+
+/* ---- table of contents: the static functions, in the order they appear ---- */
+
+static const char *str_of(const json_t *v, size_t *len);
+static int str_is(const json_t *v, const char *lit);
+static const json_t *present(const json_t *v);
+static const json_t *get_path(const json_t *obj, const char *const *path, size_t n);
+static const json_t *annotation(const json_t *obj, const char *key);
+static int word_in(const char *s, size_t len, const char *const *words, size_t n);
+static int next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen);
+static int same_helm_list(const char *a, size_t alen, const char *b, size_t blen);
+static void warn(struct hw_outcome *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void changed(struct hw_outcome *out, const char *what);
+static const char *shown(const json_t *v, char *buf, size_t bufsz);
+static void finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix);
+static int list_has(const struct policy_strlist *l, const char *s);
+static int labelled(const struct policy_settings *p, const json_t *object);
+static const char *namespace_of(const struct hw_target *t, const json_t *object);
+static enum selection selects(const struct policy_settings *p, const struct hw_target *t,
+                              const char *ns, const json_t *object);
+static int set_annotation(struct decision *d, json_t *obj, struct hw_patch *patch,
+                          const struct policy_str *want, const char *key, int helm_list,
+                          const char *what, struct hw_error *err);
+static int set_restart_policy(struct decision *d, json_t *obj, struct hw_patch *patch,
+                              struct hw_error *err);
+static int has_pull_secret(const json_t *list, const char *name);
+static int merge_pull_secrets(struct decision *d, json_t *obj, struct hw_patch *patch,
+                              struct hw_error *err);
+static int keep_field(struct decision *d, json_t *obj, const json_t *old, const char *const *path,
+                      const char *what, struct hw_patch *patch, struct hw_error *err);
+static void stale_template(const struct policy_settings *p, const json_t *old, struct hw_outcome *out);
+static int keep_template(struct decision *d, json_t *obj, const json_t *old, struct hw_patch *patch,
+                         struct hw_error *err);
+static int set_job_int(struct decision *d, json_t *obj, const json_t *old, struct hw_patch *patch,
+                       const struct policy_int *want, const char *key, struct hw_error *err);
+static const char *first_unknown(const json_t *value, int (*known)(const char *, size_t), char *buf,
+                                 size_t bufsz);
+static void lint_hook_values(struct decision *d, const json_t *obj);
+static void lint_delete_policy(struct decision *d, const json_t *obj);
+static void lint_job_settings(struct decision *d, const json_t *obj);
+static int mentions_stop(const json_t *v);
+static void lint_sidecars(struct decision *d, const json_t *obj);
+static enum release_kind release_kind(const json_t *obj);
+static void lint_not_a_hook(struct decision *d, enum release_kind kind);
+static int mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_patch *patch,
+                  struct hw_error *err);
+static void lint(struct decision *d, enum release_kind release, const json_t *obj);
+static void name_job(struct decision *d, const struct hw_target *t, const json_t *object);
+
+
 const char *
 hw_policy_rule_name(enum hw_rule rule)
 {
@@ -206,21 +281,9 @@ same_helm_list(const char *a, size_t alen, const char *b, size_t blen)
 
 /* ---- outcome helpers ---- */
 
-/* Everything one decision reads and writes. */
-struct decision {
-    const struct policy_settings *s;  /* the effective settings for the Job's namespace */
-    struct hw_outcome *out;
-    char job[160];               /* "ns/name", quoted, for denial messages */
-    unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
-    unsigned waived;             /* rules the stored Job already broke: deny becomes warn */
-};
-
 /* Appends a warning: printable UTF-8 (kube-apiserver silently drops a
  * warning with a control character or invalid UTF-8), cut to
  * HW_WARNING_MAX bytes on a character boundary with "..." at the end. */
-static void
-warn(struct hw_outcome *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 static void
 warn(struct hw_outcome *out, const char *fmt, ...)
 {
@@ -331,12 +394,6 @@ labelled(const struct policy_settings *p, const json_t *object)
         return 0;
     return p->label_values.n == 0 || list_has(&p->label_values, json_string_value(label));
 }
-
-enum selection {
-    SELECT_NONE = 0,
-    SELECT_TEMPLATE,   /* UPDATE that removes the label: keep the stored template only */
-    SELECT_ALL
-};
 
 /* The request's namespace, else the object's, else "". */
 static const char *
@@ -716,17 +773,6 @@ lint_sidecars(struct decision *d, const json_t *obj)
         }
     }
 }
-
-/*
- * Helm stamps meta.helm.sh/release-name on release resources only (hooks
- * are built without it), after it sorted hooks from the rendered manifest:
- * a Job carrying it is not a hook, whatever helm.sh/hook says.
- */
-enum release_kind {
-    NOT_RELEASE = 0,
-    RELEASE,               /* a release resource without helm.sh/hook */
-    RELEASE_INERT_HOOK     /* a release resource whose helm.sh/hook came too late */
-};
 
 static enum release_kind
 release_kind(const json_t *obj)
