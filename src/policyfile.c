@@ -886,3 +886,82 @@ hw_policy_check(const char *text, size_t len, const char *source, struct hw_buf 
     hw_policy_unref(p);
     return problems;
 }
+
+/* ---- describing a snapshot ---- */
+
+static json_t *
+strlist_json(const struct policy_strlist *l)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < l->n; i++) {
+        if (json_array_append_new(a, json_string(l->v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static const char *
+mode_name(enum hw_mode mode, int merge_word)
+{
+    if (mode == HW_MODE_OFF)
+        return "off";
+    if (merge_word)
+        return "merge";
+    return mode == HW_MODE_ADD ? "add" : "enforce";
+}
+
+static json_t *
+str_setting_json(const struct policy_str *s)
+{
+    return json_pack("{s:s, s:s}", "mode", mode_name(s->mode, 0), "value", s->value);
+}
+
+static json_t *
+int_setting_json(const struct policy_int *s)
+{
+    return json_pack("{s:s, s:I}", "mode", mode_name(s->mode, 0), "value", (json_int_t)s->value);
+}
+
+static json_t *
+rules_json(const struct hw_policy *p)
+{
+    json_t *rules = json_object();
+
+    for (int r = 0; rules != NULL && r < HW_RULE_COUNT; r++) {
+        json_t *rule = json_pack("{s:s}", "action", hw_policy_action_name(p->actions[r]));
+
+        if (rule != NULL && r == HW_RULE_TTL)
+            json_object_set_new(rule, "minSeconds", json_integer(p->ttl_min_seconds));
+        else if (rule != NULL && r == HW_RULE_ACTIVE_DEADLINE)
+            json_object_set_new(rule, "helmTimeoutSeconds", json_integer(p->helm_timeout_seconds));
+        else if (rule != NULL && r == HW_RULE_SIDECAR)
+            json_object_set_new(rule, "containers", strlist_json(&p->sidecars));
+        if (rule == NULL || json_object_set_new(rules, hw_policy_rule_name((enum hw_rule)r), rule) != 0) {
+            json_decref(rules);
+            return NULL;
+        }
+    }
+    return rules;
+}
+
+json_t *
+hw_policy_describe(const struct hw_policy *p)
+{
+    /* json_pack's "o" takes the references and fails (freeing them) as a
+     * whole when one is NULL, so a failed allocation anywhere gives NULL. */
+    return json_pack(
+        "{s:{s:s, s:o}, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:o, s:{s:s, s:o},"
+        " s:{s:o, s:o, s:o}, s:o}",
+        "selector", "labelKey", p->label_key, "labelValues", strlist_json(&p->label_values),
+        "namespaces", "include", strlist_json(&p->ns_include), "exclude", strlist_json(&p->ns_exclude),
+        "hook", "events", str_setting_json(&p->hook_events), "deletePolicy",
+        str_setting_json(&p->hook_delete), "weight", str_setting_json(&p->hook_weight),
+        "restartPolicy", str_setting_json(&p->restart_policy),
+        "imagePullSecrets", "mode", mode_name(p->pull_mode, 1), "names", strlist_json(&p->pull_secrets),
+        "job", "backoffLimit", int_setting_json(&p->backoff_limit), "activeDeadlineSeconds",
+        int_setting_json(&p->active_deadline), "ttlSecondsAfterFinished", int_setting_json(&p->ttl),
+        "rules", rules_json(p));
+}

@@ -75,6 +75,15 @@ void hw_policy_unref(struct hw_policy *p);
 /* The HW_REVIEW_NEED_* bits this policy's rules read from an object. */
 unsigned hw_policy_review_needs(const struct hw_policy *p);
 
+/*
+ * The snapshot's effective settings as a new JSON object (caller frees with
+ * json_decref), in the policy file's own shape with every key present: a
+ * complete policy file equal in effect to p (command-line overrides
+ * included). For readers outside the decision, such as the exporter of
+ * native admission policies. NULL when out of memory.
+ */
+json_t *hw_policy_describe(const struct hw_policy *p);
+
 /* Where the policy came from: a file name or "built-in default". Borrowed. */
 const char *hw_policy_source(const struct hw_policy *p);
 
