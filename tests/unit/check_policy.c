@@ -638,6 +638,7 @@ START_TEST(test_policy_update_after_a_second_secret_keeps_the_stored_list)
     ck_assert_int_eq(json_array_size(r.ops), 0);
     ck_assert_str_eq(r.oc.stale, "imagePullSecrets");
     ck_assert(has_warning(&r, "predates the policy (imagePullSecrets)"));
+    run_free(&r);
     /* The same Job created now gets both. */
     run(p, stored, "CREATE", &r);
     ck_assert_int_eq(json_array_size(r.ops), 1);
