@@ -225,8 +225,8 @@ for (const c of buildCases(args.data, policyFiles)) {
     }
     if (c.noWebhook) {
       if (w.code === 0) {
-        passed++;
-        console.log(`ok   ${c.name} (stored with no webhook, the start of later cases)`);
+        // Setup, not a comparison: not counted.
+        console.log(`--   ${c.name} (stored with no webhook, the start of later cases)`);
       } else {
         failed++;
         console.log(`FAIL ${c.name}: could not be stored without a webhook: ${w.err}`);
