@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "hookwarden/config.h"
+#include "hookwarden/export.h"
 
 enum kind {
-    K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_BOOL, K_FILE, K_SERVICE, K_NAMESPACE
+    K_STR, K_UINT, K_SIZE, K_SECRET, K_LABEL, K_LEVEL, K_FLAG, K_BOOL, K_FILE, K_SERVICE, K_NAMESPACE,
+    K_EXPORT_NAME
 };
 
 #define C_SERVE (1u << HW_CMD_SERVE)
@@ -21,7 +23,8 @@ enum kind {
 #define C_RENDER ((1u << HW_CMD_RENDER) | (1u << HW_CMD_LINT))
 #define C_LINT (1u << HW_CMD_LINT)
 #define C_SHOW (1u << HW_CMD_POLICY_SHOW)
-#define C_POLICY (C_SERVE | C_CHECK | C_RENDER | C_SHOW)
+#define C_EXPORT (1u << HW_CMD_EXPORT)
+#define C_POLICY (C_SERVE | C_CHECK | C_RENDER | C_SHOW | C_EXPORT)
 
 /* One flag of one or more commands. The default shown by --help is read
  * from a defaults() configuration, so it is the one the code uses; unset
@@ -54,8 +57,11 @@ static const struct option options[] = {
     {"--bind-address", C_SERVE, K_STR, OFF(bind_address), 0, 0, "IP", "address to listen on", NULL},
     {"--config", C_SERVE, K_STR, OFF(config_file), 0, 0, "FILE",
      "policy file (YAML or JSON); re-read when it changes and on SIGHUP", "built-in default policy"},
-    {"--config", C_CHECK | C_RENDER | C_SHOW, K_STR, OFF(config_file), 0, 0, "FILE",
+    {"--config", C_CHECK | C_RENDER | C_SHOW | C_EXPORT, K_STR, OFF(config_file), 0, 0, "FILE",
      "policy file (YAML or JSON)", "built-in default policy"},
+    {"--name", C_EXPORT, K_EXPORT_NAME, OFF(export_name), 0, 0, "NAME",
+     "name of the policies and bindings (NAME, NAME-deny): a DNS label of at most 40",
+     "hookwarden"},
     {"--image-pull-secret", C_POLICY, K_SECRET, 0, 0, 0, "NAME",
      "imagePullSecret to add to opted-in Jobs; repeatable, replaces the policy file's list", "none"},
     {"--label", C_POLICY, K_LABEL, 0, 0, 0, "KEY=VALUE",
@@ -148,6 +154,12 @@ static const struct command {
      "webhook and render apply it; without, the base layer and each override as\n"
      "compiled. The output is itself a valid policy file. Exits 2 when the policy\n"
      "does not load."},
+    {"export", HW_CMD_EXPORT, "export admission-policy [--config FILE] [--name NAME] [flags]",
+     "Writes the policy as native admission policies for kube-apiserver 1.36+ to\n"
+     "stdout: a YAML stream of admissionregistration.k8s.io/v1 MutatingAdmissionPolicy\n"
+     "and ValidatingAdmissionPolicy objects with their bindings, the same decisions as\n"
+     "the webhook's in CEL (docs/native-policy.md). Notes on what the user reads\n"
+     "differently go to stderr. Never run them beside the webhook for the same Jobs."},
     {"version", HW_CMD_VERSION, "version", "Prints the version. Also spelled --version."},
     {"--version", HW_CMD_VERSION, NULL, NULL},
     {"help", HW_CMD_HELP, "help [COMMAND]",
@@ -216,6 +228,16 @@ store(const struct option *o, const char *v, struct hw_config *cfg, struct hw_er
 
     switch (o->kind) {
     case K_STR:
+        *(const char **)(base + o->offset) = v;
+        return 0;
+    case K_EXPORT_NAME:
+        if (!hw_export_name_ok(v)) {
+            hw_error_set(err, HW_EINVAL,
+                         "%s %.80s: not a valid name: lower-case letters, digits and '-', at most %d, "
+                         "starting and ending with a letter or digit",
+                         o->name, v, HW_EXPORT_NAME_MAX);
+            return -1;
+        }
         *(const char **)(base + o->offset) = v;
         return 0;
     case K_SERVICE:
@@ -421,7 +443,7 @@ unknown_command(const char *word, struct hw_error *err)
     else
         hw_error_set(err, HW_EINVAL,
                      "unknown command \"%.80s\": the commands are serve, gen-certs, check, render, lint, "
-                     "policy show, version and help",
+                     "policy show, export, version and help",
                      word);
 }
 
@@ -494,6 +516,15 @@ hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *e
             seen_sub = 1;
             continue;
         }
+        if (cfg->command == HW_CMD_EXPORT && arg[0] != '-' && cfg->export_what == NULL) {
+            if (strcmp(arg, "admission-policy") != 0) {
+                hw_error_set(err, HW_EINVAL, "export %.80s: unknown; what export writes is admission-policy "
+                             "(hookwarden export --help)", arg);
+                return -1;
+            }
+            cfg->export_what = arg;
+            continue;
+        }
         if (arg[0] != '-' || strcmp(arg, "-") == 0) {
             hw_error_set(err, HW_EINVAL, "%.80s: unexpected argument for %s (hookwarden %s --help)", arg,
                          hw_config_command_name(cfg->command), hw_config_command_name(cfg->command));
@@ -525,6 +556,10 @@ hw_config_parse(int argc, char **argv, struct hw_config *cfg, struct hw_error *e
     if (cfg->command == HW_CMD_POLICY_SHOW && !seen_sub) {
         hw_error_set(err, HW_EINVAL, "policy needs a subcommand: hookwarden policy show [--config FILE] "
                                      "[--namespace NS]");
+        return -1;
+    }
+    if (cfg->command == HW_CMD_EXPORT && cfg->export_what == NULL) {
+        hw_error_set(err, HW_EINVAL, "export needs what to write: hookwarden export admission-policy");
         return -1;
     }
     return 0;

@@ -18,6 +18,7 @@
 
 #include "hookwarden/certs.h"
 #include "hookwarden/config.h"
+#include "hookwarden/export.h"
 #include "hookwarden/file.h"
 #include "hookwarden/log.h"
 #include "hookwarden/reload.h"
@@ -110,6 +111,40 @@ cmd_check(const struct hw_config *cfg)
     if (problems == 0)
         printf("%s: ok\n", cfg->config_file ? cfg->config_file : "built-in default policy");
     return problems == 0 ? 0 : 1;
+}
+
+/* export admission-policy: the policy as serve would load it (file and
+ * policy flags), written as native admission policies to stdout. */
+static int
+cmd_export(const struct hw_config *cfg)
+{
+    struct hw_export_options opt = {.name = cfg->export_name};
+    struct hw_policy_overrides ov;
+    struct hw_error err = {0};
+    struct hw_buf out, notes;
+    struct hw_policy *p;
+    int rc = 1;
+
+    hw_config_overrides(cfg, &ov);
+    p = cfg->config_file ? hw_policy_load(cfg->config_file, &ov, &err) : hw_policy_new_default(&ov, &err);
+    hw_buf_init(&out, 16u << 20);
+    hw_buf_init(&notes, 0);
+    if (p == NULL || hw_export_admission_policy(p, &opt, &out, &notes, &err) != 0) {
+        fprintf(stderr, "hookwarden export: %s\n", err.msg);
+        goto out;
+    }
+    if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+        fprintf(stderr, "hookwarden export: cannot write stdout: %s\n", strerror(errno));
+        goto out;
+    }
+    if (notes.len > 0)
+        fprintf(stderr, "%.*s", (int)notes.len, notes.data);
+    rc = 0;
+out:
+    hw_buf_free(&notes);
+    hw_buf_free(&out);
+    hw_policy_unref(p);
+    return rc;
 }
 
 /* Waits for a signal in set until the CLOCK_MONOTONIC time end (forever
@@ -331,6 +366,8 @@ main(int argc, char **argv)
     case HW_CMD_LINT:
     case HW_CMD_POLICY_SHOW:
         return hw_render_main(&cfg);
+    case HW_CMD_EXPORT:
+        return cmd_export(&cfg);
     default:
         hw_config_usage(stderr);
         return 2;

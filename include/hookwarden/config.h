@@ -18,7 +18,7 @@
 
 enum hw_command {
     HW_CMD_NONE = 0, HW_CMD_SERVE, HW_CMD_GEN_CERTS, HW_CMD_CHECK, HW_CMD_VERSION, HW_CMD_HELP,
-    HW_CMD_RENDER, HW_CMD_LINT, HW_CMD_POLICY_SHOW
+    HW_CMD_RENDER, HW_CMD_LINT, HW_CMD_POLICY_SHOW, HW_CMD_EXPORT
 };
 
 struct hw_config {
@@ -46,6 +46,9 @@ struct hw_config {
     size_t n_files;
     int strict;
     int hook_annotations;              /* --hook-annotations (default true) */
+    /* export */
+    const char *export_what;           /* "admission-policy" */
+    const char *export_name;           /* --name */
 };
 
 /* Parses argv into cfg (defaults first). "COMMAND --help", "help COMMAND"

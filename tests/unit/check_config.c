@@ -113,7 +113,7 @@ START_TEST(test_config_unknown_command_names_the_nearest_one)
     ck_assert_str_eq(p.err.msg, "unknown command \"serv\"; did you mean serve? (hookwarden help)");
     ck_assert_int_eq(q.rc, -1);
     ck_assert_msg(strstr(q.err.msg, "unknown command \"bogus\"") != NULL, "%s", q.err.msg);
-    ck_assert_msg(strstr(q.err.msg, "serve, gen-certs, check, render, lint, policy show, version and help") != NULL,
+    ck_assert_msg(strstr(q.err.msg, "serve, gen-certs, check, render, lint, policy show, export, version and help") != NULL,
                   "%s", q.err.msg);
     ck_assert_int_eq(r.rc, -1);
     ck_assert_msg(strstr(r.err.msg, "did you mean render?") != NULL, "%s", r.err.msg);
