@@ -57,20 +57,13 @@ static const char *const stop_words[] = {"quitquitquit", "EXIT_ON_ZERO_ACTIVE_CO
 
 /* The webhook's texts (policy.c); tests/unit/check_export.c compares them. */
 static const char txt_release[] =
-    "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
-    "set helm.sh/hook in the chart";
+    "not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it "
+    "is inert; set the hook in the chart";
 static const char fix_release[] =
     "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
     "(many charts have a value such as useHelmHooks), or render the chart through "
-    "\"hookwarden render\" as a Helm 4 post-renderer";
-static const char txt_inert[] =
-    "not a Helm hook: Helm installed it as a release resource; its helm.sh/hook was "
-    "added later and is inert";
-static const char fix_inert[] =
-    "Helm sorts hooks from the rendered chart before any post-renderer of Helm 3, "
-    "webhook or edit adds helm.sh/hook; make it a hook in the chart (many charts have "
-    "a value such as useHelmHooks), or render the chart through \"hookwarden render\" "
-    "as a Helm 4 post-renderer";
+    "\"hookwarden render\" as a Helm 4 post-renderer; Helm sorts hooks before a Helm 3 "
+    "post-renderer, a webhook or an edit can add helm.sh/hook";
 static const char fix_events[] =
     "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
     "post-delete, pre-rollback, post-rollback or test in helm.sh/hook";
@@ -624,41 +617,19 @@ var_text(struct gen *g, json_t *vars, const char *name, const char *text)
     var(g, vars, name);
 }
 
-/* not-a-hook on the Job as the request sent it, which a validating policy
- * cannot see: its helm.sh/hook was the chart's when it differs from what
- * the policy writes, or when the stored Job had one (docs/native-policy.md). */
+/* not-a-hook: the release stamp, on the final Job and on the stored one;
+ * one text whatever helm.sh/hook says (policy.c). */
 static void
 rule_release(struct gen *g, json_t *vars)
 {
-    const json_t *events = at(g->d, "hook", "events");
-
     put(g, "variables.labelled && ");
     has_ann(g, "object", ANN_RELEASE);
     var(g, vars, "f_nah");
     put(g, "variables.update && ");
     has_ann(g, "oldObject", ANN_RELEASE);
     var(g, vars, "o_nah");
-    has_ann(g, "object", ANN_HOOK);
-    if (!is(mode_of(events), "off")) {
-        put(g, " && (");
-        ann(g, "object", ANN_HOOK);
-        put(g, " != ");
-        lit(g, value_of(events));
-        put(g, " || (variables.update && ");
-        has_ann(g, "oldObject", ANN_HOOK);
-        put(g, "))");
-    }
-    var(g, vars, "nah_inert");
-    put(g, "variables.nah_inert ? ");
-    lit(g, txt_inert);
-    put(g, " : ");
-    lit(g, txt_release);
-    var(g, vars, "p_nah");
-    put(g, "variables.nah_inert ? ");
-    lit(g, fix_inert);
-    put(g, " : ");
-    lit(g, fix_release);
-    var(g, vars, "x_nah");
+    var_text(g, vars, "p_nah", txt_release);
+    var_text(g, vars, "x_nah", fix_release);
 }
 
 /* A string variable's first 41 characters: enough to tell whether its
@@ -1200,11 +1171,6 @@ write_notes(const struct gen *g, struct hw_buf *notes)
     hw_buf_append_str(notes, "note: a MutatingAdmissionPolicy has no warning channel: the webhook's \"X replaced "
                              "by Y\" and \"X kept as Y\" warnings and its \"mutated\" audit annotation have no "
                              "native twin\n");
-    if (rule_on(g, "not-a-hook") && !is(mode_of(at(g->d, "hook", "events")), "off"))
-        hw_buf_append_str(notes, "note: rules.not-a-hook: a Job whose helm.sh/hook equals hook.events.value "
-                                 "after admission is read as the policy's addition unless the stored Job had "
-                                 "one; the webhook, which sees the request, calls a chart's own such value "
-                                 "inert on CREATE (docs/native-policy.md)\n");
     if (most_warnings(g) > 16)
         hw_buf_printf(notes, "note: up to %d warnings per Job under this policy: the webhook sends at most 16 "
                              "(its rule warnings come last), the native policies send every rule warning\n",

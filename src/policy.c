@@ -58,17 +58,6 @@ enum selection {
     SELECT_ALL
 };
 
-/*
- * Helm stamps meta.helm.sh/release-name on release resources only (hooks
- * are built without it), after it sorted hooks from the rendered manifest:
- * a Job carrying it is not a hook, whatever helm.sh/hook says.
- */
-enum release_kind {
-    NOT_RELEASE = 0,
-    RELEASE,               /* a release resource without helm.sh/hook */
-    RELEASE_INERT_HOOK     /* a release resource whose helm.sh/hook came too late */
-};
-
 /* ---- table of contents: the static functions, in the order they appear ---- */
 
 static const char *str_of(const json_t *v, size_t *len);
@@ -110,13 +99,11 @@ static void lint_delete_policy(struct decision *d, const json_t *obj);
 static void lint_job_settings(struct decision *d, const json_t *obj);
 static int mentions_stop(const json_t *v);
 static void lint_sidecars(struct decision *d, const json_t *obj);
-static enum release_kind release_kind(const json_t *obj);
-static void lint_not_a_hook(struct decision *d, enum release_kind kind);
+static void lint_not_a_hook(struct decision *d, const json_t *obj);
 static int mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_patch *patch,
                   struct hw_error *err);
-static void lint(struct decision *d, enum release_kind release, const json_t *obj);
+static void lint(struct decision *d, const json_t *obj);
 static void name_job(struct decision *d, const struct hw_target *t, const json_t *object);
-
 
 const char *
 hw_policy_rule_name(enum hw_rule rule)
@@ -774,35 +761,27 @@ lint_sidecars(struct decision *d, const json_t *obj)
     }
 }
 
-static enum release_kind
-release_kind(const json_t *obj)
+/*
+ * Helm stamps meta.helm.sh/release-name on release resources only (hooks
+ * are built without it), after it sorted hooks from the rendered manifest:
+ * a Job carrying it is not a hook, whatever helm.sh/hook says. A hook
+ * annotation next to it came too late (a Helm 3 post-renderer, a webhook,
+ * this one included, or an edit), so the message says so in every case:
+ * the verdict and its text depend only on the Job as it ends up, which a
+ * native validating policy sees too (export.c).
+ */
+static void
+lint_not_a_hook(struct decision *d, const json_t *obj)
 {
     if (annotation(obj, ANN_RELEASE) == NULL)
-        return NOT_RELEASE;
-    return annotation(obj, ANN_HOOK) == NULL ? RELEASE : RELEASE_INERT_HOOK;
-}
-
-static void
-lint_not_a_hook(struct decision *d, enum release_kind kind)
-{
-    static const char fix[] =
-        "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
-        "(many charts have a value such as useHelmHooks), or render the chart through "
-        "\"hookwarden render\" as a Helm 4 post-renderer";
-
-    if (kind == RELEASE)
-        finding(d, HW_RULE_NOT_A_HOOK,
-                "not a Helm hook: this Job runs with the rollout and blocks the next upgrade; "
-                "set helm.sh/hook in the chart",
-                fix);
-    else if (kind == RELEASE_INERT_HOOK)
-        finding(d, HW_RULE_NOT_A_HOOK,
-                "not a Helm hook: Helm installed it as a release resource; its helm.sh/hook was "
-                "added later and is inert",
-                "Helm sorts hooks from the rendered chart before any post-renderer of Helm 3, "
-                "webhook or edit adds helm.sh/hook; make it a hook in the chart (many charts have "
-                "a value such as useHelmHooks), or render the chart through \"hookwarden render\" "
-                "as a Helm 4 post-renderer");
+        return;
+    finding(d, HW_RULE_NOT_A_HOOK,
+            "not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it "
+            "is inert; set the hook in the chart",
+            "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
+            "(many charts have a value such as useHelmHooks), or render the chart through "
+            "\"hookwarden render\" as a Helm 4 post-renderer; Helm sorts hooks before a Helm 3 "
+            "post-renderer, a webhook or an edit can add helm.sh/hook");
 }
 
 /* ---- the decision ---- */
@@ -828,12 +807,11 @@ mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_pat
     return 0;
 }
 
-/* Every rule over obj; the release kind is decided by the caller on the
- * object as the request sent it (before our own hook annotations). */
+/* Every rule over obj. */
 static void
-lint(struct decision *d, enum release_kind release, const json_t *obj)
+lint(struct decision *d, const json_t *obj)
 {
-    lint_not_a_hook(d, release);
+    lint_not_a_hook(d, obj);
     lint_hook_values(d, obj);
     lint_delete_policy(d, obj);
     lint_job_settings(d, obj);
@@ -864,7 +842,6 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
     const json_t *old = t->operation == HW_OP_UPDATE ? t->old_object : NULL;
     const char *ns = namespace_of(t, object);
     enum selection sel;
-    enum release_kind release;
 
     memset(out, 0, offsetof(struct hw_outcome, overrides));
     /* Selection is the same in every namespace: overrides cannot change it. */
@@ -888,11 +865,10 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
         struct decision stored = d;
 
         stored.stored_rules = &d.waived;
-        lint(&stored, release_kind(old), old);
+        lint(&stored, old);
     }
-    release = release_kind(object);
     if (mutate(&d, t, object, patch, err) != 0)
         return -1;
-    lint(&d, release, object);
+    lint(&d, object);
     return 0;
 }

@@ -41,7 +41,7 @@ check "OnFailure replaced by Never is announced in a warning" \
   grep -q '^Warning: restartPolicy OnFailure replaced by Never' "$HW_TMP/warn.err"
 hw_sim -n posthog -f "$HW_TMP/posthog-migrate.json" >/dev/null 2>"$HW_TMP/warn2.err"
 check "a release Job that is not a hook gets the not-a-hook warning" \
-  grep -q '^Warning: not a Helm hook: this Job runs with the rollout and blocks the next upgrade' "$HW_TMP/warn2.err"
+  grep -q '^Warning: not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it is inert' "$HW_TMP/warn2.err"
 
 # UPDATE: Helm's three-way merge re-asserts OnFailure on the stored Job (the
 # Job created through the webhook, as the cluster stored it).

@@ -211,7 +211,7 @@ else
   fail "not-a-hook ratchet: $(tr '\n' ' ' <"$E/release-up.err")"
 fi
 check "not-a-hook deny, UPDATE: warned, and told why it is not denied" bash -c "
-  grep -q '^Warning: not a Helm hook: this Job runs with the rollout' '$E/release-up.err' &&
+  grep -q '^Warning: not a Helm hook: Helm installed it as a release resource' '$E/release-up.err' &&
   grep -q '^Warning: rule not-a-hook is not enforced on this update: the stored Job already broke it' '$E/release-up.err'"
 hw_sim -n airflow -f "$E/release.json" >/dev/null 2>"$E/release-create.err"
 code=$?
@@ -223,7 +223,7 @@ edit "$E/release.json" "$E/inert.json" 'o["metadata"]["annotations"]["helm.sh/ho
 hw_sim -n airflow -f "$E/inert.json" >/dev/null 2>"$E/inert.err"
 code=$?
 check "a release Job with helm.sh/hook is denied on CREATE under not-a-hook deny, the hook named inert" bash -c "
-  [ $code = 3 ] && grep -q 'its helm.sh/hook was added later and is inert. Fix: ' '$E/inert.err'"
+  [ $code = 3 ] && grep -q 'any helm.sh/hook on it is inert; set the hook in the chart. Fix: ' '$E/inert.err'"
 edit "$E/inert.json" "$E/hook.json" 'del o["metadata"]["annotations"]["meta.helm.sh/release-name"]; del o["metadata"]["annotations"]["meta.helm.sh/release-namespace"]'
 hw_sim -n airflow -f "$E/hook.json" >/dev/null 2>"$E/hook.err" \
   && check "a hook (helm.sh/hook, no release stamp) is not flagged" bash -c "! grep -q 'not a Helm hook' '$E/hook.err'" \
@@ -232,6 +232,6 @@ hw_stop >/dev/null 2>&1 || true
 hw_start default-policy || { fail "server starts"; return; }
 hw_sim -n airflow -f "$E/inert.json" >/dev/null 2>"$E/inert-warn.err" \
   && check "default policy: the release Job with an inert helm.sh/hook is warned about" \
-    grep -q '^Warning: not a Helm hook: Helm installed it as a release resource; its helm.sh/hook was added later and is inert' "$E/inert-warn.err" \
+    grep -q '^Warning: not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it is inert; set the hook in the chart' "$E/inert-warn.err" \
   || fail "inert warn: $(tr '\n' ' ' <"$E/inert-warn.err")"
 hw_stop >/dev/null 2>&1 || true

@@ -60,7 +60,7 @@ quiet() { sim_rc "$1" && ! grep -q Warning "$HW_TMP/sim.err"; }
 sim_rc clean && check "a clean Job passes with no warning" bash -c "! grep -q Warning '$HW_TMP/sim.err'"
 
 # Every rule: warn shows a Warning line, deny exits 3 with kubectl's message.
-rules="not-a-hook:release:not a Helm hook: this Job runs with the rollout
+rules="not-a-hook:release:not a Helm hook: Helm installed it as a release resource
 unknown-hook-value:unknown:helm.sh/hook has unknown event \"pre-instal\"
 ttl-after-finished:ttl:ttlSecondsAfterFinished 0 may delete the Job
 delete-policy:delete:hook-delete-policy lacks before-hook-creation

@@ -209,7 +209,7 @@ START_TEST(test_policy_warns_about_a_release_resource_that_is_not_a_hook)
     run(p, JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\"}", TEMPLATE("Never")),
         "CREATE", &r);
     ck_assert(has_warning(&r, "not a Helm hook"));
-    ck_assert(has_warning(&r, "blocks the next upgrade"));
+    ck_assert(has_warning(&r, "set the hook in the chart"));
     ck_assert_int_eq(r.oc.n_findings, 1);
     ck_assert_int_eq(r.oc.findings[0].rule, HW_RULE_NOT_A_HOOK);
     ck_assert_int_eq(r.oc.denied, 0);
@@ -219,8 +219,8 @@ START_TEST(test_policy_warns_about_a_release_resource_that_is_not_a_hook)
                TEMPLATE("Never")), "CREATE", &h);
     ck_assert_int_eq(h.oc.n_findings, 1);
     ck_assert_int_eq(h.oc.findings[0].rule, HW_RULE_NOT_A_HOOK);
-    ck_assert(has_warning(&h, "not a Helm hook: Helm installed it as a release resource; its helm.sh/hook "
-                              "was added later and is inert"));
+    ck_assert(has_warning(&h, "not a Helm hook: Helm installed it as a release resource, and any "
+                              "helm.sh/hook on it is inert; set the hook in the chart"));
     run_free(&h);
     /* A hook: helm.sh/hook and no release stamp. */
     run(p, JOB(LABELLED ",\"annotations\":{\"helm.sh/hook\":\"pre-install\"}", TEMPLATE("Never")), "CREATE", &h);
@@ -771,8 +771,9 @@ START_TEST(test_policy_not_a_hook_deny_ratchets_on_update_and_denies_on_create)
     run(p, JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\",\"helm.sh/hook\":"
                "\"pre-install,pre-upgrade\"}", TEMPLATE("Never")), "CREATE", &r);
     ck_assert_int_eq(r.oc.denied, 1);
-    ck_assert_msg(strstr(r.oc.deny_message, "its helm.sh/hook was added later and is inert. Fix: ") != NULL,
-                  "%s", r.oc.deny_message);
+    ck_assert_msg(strstr(r.oc.deny_message, "any helm.sh/hook on it is inert; set the hook in the chart. "
+                                            "Fix: ") != NULL, "%s", r.oc.deny_message);
+    ck_assert(strstr(r.oc.deny_message, "Helm sorts hooks before a Helm 3 post-renderer") != NULL);
     ck_assert(strstr(r.oc.deny_message, "useHelmHooks") != NULL);
     ck_assert(strstr(r.oc.deny_message, "Helm 4 post-renderer") != NULL);
     run_free(&r);

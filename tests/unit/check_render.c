@@ -579,8 +579,8 @@ static const struct {
     {"atlas/input.yaml", NULL, 0, 0,
      "F:2:Job/shop-migrate: policy: warn: restartPolicy OnFailure replaced by Never: a failed "
      "migration must not restart in place\n"
-     "F:2:Job/shop-migrate: not-a-hook: warn: not a Helm hook: this Job runs with the rollout and "
-     "blocks the next upgrade; set helm.sh/hook in the chart\n"},
+     "F:2:Job/shop-migrate: not-a-hook: warn: not a Helm hook: Helm installed it as a release "
+     "resource, and any helm.sh/hook on it is inert; set the hook in the chart\n"},
     {"atlas/input.yaml", NULL, 1, 1, NULL},
     {"atlas/expected.yaml", NULL, 1, 0, ""},
     {"lint/bad-hook.yaml", "policy-deny.json", 0, 1,
@@ -593,11 +593,12 @@ static const struct {
     {"list.json", "policy-deny.json", 0, 1,
      "F:1.items[1]:Job/migrate: policy: warn: restartPolicy OnFailure replaced by Never: a failed "
      "migration must not restart in place\n"
-     "F:1.items[1]:Job/migrate: not-a-hook: deny: not a Helm hook: this Job runs with the rollout "
-     "and blocks the next upgrade; set helm.sh/hook in the chart. Fix: make it a hook in the "
-     "chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade (many charts have a value "
-     "such as useHelmHooks), or render the chart through \"hookwarden render\" as a Helm 4 "
-     "post-renderer\n"
+     "F:1.items[1]:Job/migrate: not-a-hook: deny: not a Helm hook: Helm installed it as a "
+     "release resource, and any helm.sh/hook on it is inert; set the hook in the chart. Fix: "
+     "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade (many "
+     "charts have a value such as useHelmHooks), or render the chart through \"hookwarden "
+     "render\" as a Helm 4 post-renderer; Helm sorts hooks before a Helm 3 post-renderer, a "
+     "webhook or an edit can add helm.sh/hook\n"
      "F:1.items[1]:Job/migrate: active-deadline: warn: activeDeadlineSeconds is not set: a hung "
      "migration runs into Helm's 300s timeout\n"},
     {"malformed.yaml", NULL, 0, 1, ""},
