@@ -94,10 +94,15 @@ static const struct slot slots[] = {
 
 struct gen {
     const json_t *d;        /* hw_policy_to_json() of the policy exported, borrowed */
-    const char *name;
+    const char *name;       /* this set's objects: NAME, or NAME-oI-J for overrides I and J */
+    const char *export;     /* --name, the label every object carries */
+    const char *ns_cond;    /* CEL: the namespaces this set is for; NULL: every one */
+    const struct hw_policy *p;  /* the policy exported, for its overrides' patterns */
     struct hw_buf b;        /* the expression being written */
     int failed;             /* an append failed: everything after is moot */
 };
+
+static void override_matches(struct gen *g, const struct hw_policy *p, size_t i);
 
 /* ---- policy accessors ---- */
 
@@ -294,9 +299,9 @@ namespace_expr(struct gen *g)
 
 /*
  * The conditions both kinds of policy share: namespaces.include and
- * namespaces.exclude, and objects being deleted left alone. Per-namespace
- * overrides (issue #15) plug in here: one policy and binding per distinct
- * effective policy, each with one more condition on the namespace.
+ * namespaces.exclude, the namespaces of this set when the policy has
+ * per-namespace overrides (write_stream()), and objects being deleted left
+ * alone.
  */
 static json_t *
 match_conditions(struct gen *g)
@@ -321,6 +326,12 @@ match_conditions(struct gen *g)
         check(g, hw_cel_string_list(&g->b, at(ns, "exclude", NULL)));
         put(g, ")");
         add_named(g, conds, "expression", "namespace-not-excluded");
+    }
+    if (g->ns_cond != NULL) {
+        put(g, "%s", "");
+        if (!g->failed && hw_buf_append_str(&g->b, g->ns_cond) != 0)
+            g->failed = 1;
+        add_named(g, conds, "expression", "namespace-overrides");
     }
     put(g, "!has(object.metadata.deletionTimestamp)");
     add_named(g, conds, "expression", "not-being-deleted");
@@ -974,6 +985,17 @@ audit_annotations(struct gen *g, int stale)
         put(g, "variables.stale");
         add_keyed(g, list, "key", "valueExpression", "stale-template");
     }
+    if (hw_policy_override_count(g->p) > 0) {
+        /* The overrides that apply to a selected Job, "0,2" (handler.c). */
+        put(g, "variables.selected ? [");
+        for (size_t i = 0; i < hw_policy_override_count(g->p); i++) {
+            put(g, "%s", i ? ", " : "");
+            override_matches(g, g->p, i);
+            put(g, " ? '%zu' : ''", i);
+        }
+        put(g, "].filter(x, x != '').join(',') : ''");
+        add_keyed(g, list, "key", "valueExpression", "overrides");
+    }
     for (int r = 0; r < HW_RULE_COUNT; r++) {
         const char *rule = hw_policy_rule_name((enum hw_rule)r), *a = action(g, rule);
         const struct slot *first = NULL;
@@ -1043,7 +1065,7 @@ object(const struct gen *g, const char *kind, const char *name, json_t *spec)
 {
     return json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:o}", "apiVersion", API, "kind", kind,
                      "metadata", "name", name, "labels", "app.kubernetes.io/managed-by", "hookwarden",
-                     "hookwarden.io/export", g->name, "spec", spec);
+                     "hookwarden.io/export", g->export, "spec", spec);
 }
 
 static json_t *
@@ -1065,6 +1087,7 @@ warn_policy(struct gen *g)
 
     for (int r = 0; r < HW_RULE_COUNT; r++)
         any |= rule_on(g, hw_policy_rule_name((enum hw_rule)r));
+    any |= hw_policy_override_count(g->p) > 0;  /* the overrides audit annotation */
     if (!any) {
         json_decref(vars);
         return NULL;
@@ -1192,10 +1215,11 @@ hw_export_name_ok(const char *name)
     return 1;
 }
 
+/* One set of objects: the policy g->d for the namespaces g->ns_cond. */
 static int
-write_stream(struct gen *g, const struct hw_policy *p, struct hw_buf *out, struct hw_error *err)
+write_set(struct gen *g, struct hw_buf *out, struct hw_error *err)
 {
-    char deny_name[HW_EXPORT_NAME_MAX + 8];
+    char deny_name[96];
     json_t *objs[6] = {NULL};
     size_t n = 0;
     int rc = 0;
@@ -1213,10 +1237,6 @@ write_stream(struct gen *g, const struct hw_policy *p, struct hw_buf *out, struc
     }
     if (g->failed)
         hw_error_set(err, HW_EINTERNAL, "out of memory while writing the policies");
-    hw_buf_printf(out, "# hookwarden %s export admission-policy (%s): native admission policies for\n"
-                       "# kube-apiserver 1.36+. Apply with kubectl apply --server-side -f; never with the\n"
-                       "# hookwarden webhook for the same Jobs (docs/native-policy.md).\n",
-                  HW_VERSION, hw_policy_source(p));
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && !g->failed)
             rc = emit(objs[i], out, err);
@@ -1226,33 +1246,201 @@ write_stream(struct gen *g, const struct hw_policy *p, struct hw_buf *out, struc
     return g->failed ? -1 : rc;
 }
 
+/* ---- per-namespace overrides ---- */
+
+/*
+ * A namespace gets the base layer and every override with a matching
+ * pattern, in file order: one effective policy per subset of the overrides.
+ * Each distinct effective policy is exported as its own set of objects,
+ * for the namespaces whose matching subset gives it: a matchCondition that
+ * is true for exactly those subsets (the matches of every override, as
+ * request.namespace.matches()). Subsets are enumerated, so the count is
+ * bounded; the set for no override at all keeps the plain NAME.
+ */
+#define OVERRIDES_MAX 8
+#define SUBSETS_MAX (1u << OVERRIDES_MAX)
+
+struct variants {
+    size_t n_overrides, n;
+    json_t *docs[SUBSETS_MAX];     /* each distinct effective policy, owned */
+    unsigned first[SUBSETS_MAX];   /* the smallest subset giving docs[v]: its name */
+    unsigned of[SUBSETS_MAX];      /* subset -> index in docs */
+};
+
+static void
+variants_free(struct variants *vs)
+{
+    for (size_t v = 0; v < vs->n; v++)
+        json_decref(vs->docs[v]);
+}
+
+static int
+variants_build(const struct hw_policy *p, struct variants *vs, struct hw_error *err)
+{
+    unsigned subsets;
+
+    vs->n_overrides = hw_policy_override_count(p);
+    vs->n = 0;
+    if (vs->n_overrides > OVERRIDES_MAX) {
+        hw_error_set(err, HW_EINVAL, "overrides: %zu entries; export writes one set of policies per "
+                     "combination that can apply and takes at most %d", vs->n_overrides, OVERRIDES_MAX);
+        return -1;
+    }
+    subsets = 1u << vs->n_overrides;
+    for (unsigned m = 0; m < subsets; m++) {
+        size_t which[OVERRIDES_MAX], k = 0;
+        struct hw_policy *eff;
+        json_t *doc;
+        size_t v;
+
+        for (size_t i = 0; i < vs->n_overrides; i++) {
+            if (m & (1u << i))
+                which[k++] = i;
+        }
+        eff = hw_policy_with_overrides(p, which, k, err);
+        doc = eff != NULL ? hw_policy_to_json(eff, err) : NULL;
+        hw_policy_unref(eff);
+        if (doc == NULL)
+            return -1;
+        for (v = 0; v < vs->n && !json_equal(vs->docs[v], doc); v++)
+            ;
+        if (v == vs->n) {
+            vs->docs[vs->n] = doc;
+            vs->first[vs->n++] = m;
+        } else {
+            json_decref(doc);
+        }
+        vs->of[m] = (unsigned)v;
+    }
+    return 0;
+}
+
+/* CEL: the request's namespace matches one of override i's patterns (a
+ * pattern's '*' is any run, '?' one character; names hold only [a-z0-9-]). */
+static void
+override_matches(struct gen *g, const struct hw_policy *p, size_t i)
+{
+    size_t n;
+    const char *const *pats = hw_policy_override_namespaces(p, i, &n);
+
+    namespace_expr(g);
+    put(g, ".matches('^(?:");
+    for (size_t k = 0; k < n; k++) {
+        put(g, "%s", k ? "|" : "");
+        for (const char *c = pats[k]; *c; c++)
+            put(g, "%s", *c == '*' ? ".*" : *c == '?' ? "." : (char[]){*c, '\0'});
+    }
+    put(g, ")$')");
+}
+
+/* CEL true exactly in the namespaces whose matching overrides give variant v. */
+static char *
+variant_condition(struct gen *g, const struct hw_policy *p, const struct variants *vs, size_t v)
+{
+    int first = 1;
+
+    for (unsigned m = 0; m < (1u << vs->n_overrides); m++) {
+        if (vs->of[m] != v)
+            continue;
+        put(g, first ? "(" : " || (");
+        for (size_t i = 0; i < vs->n_overrides; i++) {
+            put(g, i ? " && " : "");
+            put(g, m & (1u << i) ? "" : "!");
+            override_matches(g, p, i);
+        }
+        put(g, ")");
+        first = 0;
+    }
+    return g->failed ? NULL : hw_buf_steal(&g->b, NULL);
+}
+
+/* NAME, or NAME-oI-J-... for the overrides of the variant's first subset. */
+static void
+variant_name(const struct gen *g, unsigned subset, char *out, size_t outsz)
+{
+    size_t used = (size_t)snprintf(out, outsz, "%s", g->export);
+
+    for (unsigned i = 0; i < OVERRIDES_MAX && used < outsz; i++) {
+        if (subset & (1u << i))
+            used += (size_t)snprintf(out + used, outsz - used, "%s%u", used == strlen(g->export) ? "-o" : "-", i);
+    }
+}
+
+static int
+write_stream(struct gen *g, const struct hw_policy *p, const struct variants *vs, struct hw_buf *out,
+             struct hw_error *err)
+{
+    char name[HW_EXPORT_NAME_MAX + 2 * OVERRIDES_MAX + 4];
+    int rc = 0;
+
+    hw_buf_printf(out, "# hookwarden %s export admission-policy (%s): native admission policies for\n"
+                       "# kube-apiserver 1.36+. Apply with kubectl apply --server-side -f; never with the\n"
+                       "# hookwarden webhook for the same Jobs (docs/native-policy.md).\n",
+                  HW_VERSION, hw_policy_source(p));
+    for (size_t v = 0; rc == 0 && v < vs->n; v++) {
+        char *cond = vs->n > 1 ? variant_condition(g, p, vs, v) : NULL;
+
+        if (vs->n > 1 && cond == NULL) {
+            hw_error_set(err, HW_EINTERNAL, "out of memory while writing the policies");
+            return -1;
+        }
+        variant_name(g, vs->first[v], name, sizeof(name));
+        g->d = vs->docs[v];
+        g->name = name;
+        g->ns_cond = cond;
+        rc = write_set(g, out, err);
+        g->ns_cond = NULL;
+        free(cond);
+    }
+    return rc;
+}
+
 int
 hw_export_admission_policy(const struct hw_policy *p, const struct hw_export_options *opt,
                            struct hw_buf *out, struct hw_buf *notes, struct hw_error *err)
 {
-    struct gen g = {.name = opt && opt->name ? opt->name : "hookwarden"};
-    json_t *d = NULL;
+    struct gen g = {.export = opt && opt->name ? opt->name : "hookwarden", .p = p};
+    struct variants *vs = calloc(1, sizeof(*vs));
     struct hw_buf stream;
     int rc = -1;
 
     hw_buf_init(&g.b, 0);
     hw_buf_init(&stream, out->max);
-    if (!hw_export_name_ok(g.name)) {
-        hw_error_set(err, HW_EINVAL, "--name %.80s: not a DNS label of at most %d characters "
-                     "(lower-case letters, digits and '-')", g.name, HW_EXPORT_NAME_MAX);
+    if (vs == NULL) {
+        hw_error_set(err, HW_EINTERNAL, "out of memory");
         goto out;
     }
-    d = hw_policy_to_json(p, err);
-    if (d == NULL)
+    if (!hw_export_name_ok(g.export)) {
+        hw_error_set(err, HW_EINVAL, "--name %.80s: not a DNS label of at most %d characters "
+                     "(lower-case letters, digits and '-')", g.export, HW_EXPORT_NAME_MAX);
         goto out;
-    g.d = d;
-    if (write_stream(&g, p, &stream, err) != 0 || hw_buf_append(out, stream.data, stream.len) != 0)
+    }
+    if (variants_build(p, vs, err) != 0 || write_stream(&g, p, vs, &stream, err) != 0 ||
+        hw_buf_append(out, stream.data, stream.len) != 0)
         goto out;
-    write_notes(&g, notes);
+    for (size_t v = 0; notes != NULL && v < vs->n; v++) {
+        struct hw_buf one;
+
+        /* Every set's notes, each line once. */
+        hw_buf_init(&one, 0);
+        g.d = vs->docs[v];
+        write_notes(&g, &one);
+        for (char *line = one.data, *nl; line != NULL && *line != '\0'; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (nl == NULL)
+                break;
+            *nl = '\0';
+            if (notes->data == NULL || strstr(notes->data, line) == NULL)
+                hw_buf_printf(notes, "%s\n", line);
+        }
+        hw_buf_free(&one);
+    }
     rc = 0;
 out:
+    if (vs != NULL)
+        variants_free(vs);
+    free(vs);
     hw_buf_free(&stream);
     hw_buf_free(&g.b);
-    json_decref(d);
     return rc;
 }

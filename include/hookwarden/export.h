@@ -8,8 +8,10 @@
  * one bound with [Deny] gives the denial, with the webhook's messages. The
  * CEL reproduces hw_policy_apply(): selection, UPDATE keeping the stored
  * pod template, ratcheting, objects being deleted left alone, idempotent
- * on reinvocation. It reads the policy through hw_policy_to_json() and
- * writes YAML; it decides nothing about objects itself.
+ * on reinvocation. A policy with per-namespace overrides gives one such
+ * set per distinct effective policy, each for the namespaces that get it.
+ * It reads the policy through hw_policy_to_json() and writes YAML; it
+ * decides nothing about objects itself.
  */
 #ifndef HOOKWARDEN_EXPORT_H
 #define HOOKWARDEN_EXPORT_H
@@ -37,7 +39,9 @@ int hw_export_name_ok(const char *name);
  * Appends to out the YAML stream of the objects for policy p (borrowed):
  * MutatingAdmissionPolicy and binding NAME, ValidatingAdmissionPolicy and
  * binding NAME (Warn) when a rule is on or a stored template can be stale,
- * NAME-deny (Deny) when a rule denies. Appends to notes (may be NULL) one
+ * NAME-deny (Deny) when a rule denies; with overrides, the same again for
+ * each other combination's policy as NAME-oI-J (at most 8 overrides).
+ * Appends to notes (may be NULL) one
  * line per place where what the user reads differs from the webhook's
  * text. Returns 0, or -1 with err set: HW_EINVAL naming the policy key or
  * option that cannot be exported with the webhook's semantics (nothing is

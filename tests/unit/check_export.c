@@ -194,6 +194,87 @@ START_TEST(test_export_refuses_a_bad_name_and_writes_nothing)
 }
 END_TEST
 
+/* Per-namespace overrides: one set of objects per distinct effective
+ * policy, each for the namespaces whose matching overrides give it. */
+#define TEAMS "{\"imagePullSecrets\":{\"names\":[\"regcred\"]},\"overrides\":[" \
+    "{\"namespaces\":[\"team-a-*\"],\"imagePullSecrets\":{\"names\":[\"a-pull\"]}}," \
+    "{\"namespaces\":[\"team-b-*\"],\"imagePullSecrets\":{\"names\":[\"b-pull\"]}}," \
+    "{\"namespaces\":[\"prod-*\",\"payments\"],\"rules\":{\"not-a-hook\":\"deny\"}}]}"
+
+static const char *
+condition(const json_t *policy, const char *name)
+{
+    size_t i;
+    const json_t *c;
+
+    json_array_foreach(spec(policy, "matchConditions"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+            return json_string_value(json_object_get(c, "expression"));
+    }
+    return NULL;
+}
+
+START_TEST(test_export_overrides_give_one_set_per_distinct_policy)
+{
+    static const char *const sets[] = {"hookwarden", "hookwarden-o0", "hookwarden-o1", "hookwarden-o2",
+                                       "hookwarden-o0-2", "hookwarden-o1-2"};
+    struct exported e;
+    size_t maps = 0;
+
+    export_policy(TEAMS, NULL, &e);
+    ck_assert_int_eq(e.rc, 0);
+    for (size_t i = 0; i < e.s->n_docs; i++) {
+        const json_t *v = e.s->docs[i].value;
+
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(v, "metadata"),
+                                                                           "labels"), "hookwarden.io/export")),
+                         "hookwarden");
+        maps += strcmp(json_string_value(json_object_get(v, "kind")), "MutatingAdmissionPolicy") == 0;
+    }
+    /* Teams a and b replace each other's list: {0,1} gives {1}'s policy. */
+    ck_assert_uint_eq(maps, 6);
+    for (size_t i = 0; i < 6; i++) {
+        const json_t *map = doc(&e, "MutatingAdmissionPolicy", sets[i]);
+        const char *cond;
+
+        ck_assert_msg(map != NULL, "no MutatingAdmissionPolicy %s", sets[i]);
+        cond = condition(map, "namespace-overrides");
+        ck_assert_ptr_nonnull(cond);
+        ck_assert_ptr_nonnull(strstr(cond, ".matches('^(?:prod-.*|payments)$')"));
+        ck_assert_ptr_nonnull(doc(&e, "ValidatingAdmissionPolicy", sets[i]));
+    }
+    /* The base set is for namespaces no override matches. */
+    ck_assert_ptr_nonnull(strstr(condition(doc(&e, "MutatingAdmissionPolicy", "hookwarden"), "namespace-overrides"),
+                                 "(!(has(request.namespace)"));
+    /* Only the sets with prod's override deny. */
+    ck_assert_ptr_nonnull(doc(&e, "ValidatingAdmissionPolicy", "hookwarden-o2-deny"));
+    ck_assert_ptr_nonnull(doc(&e, "ValidatingAdmissionPolicy", "hookwarden-o1-2-deny"));
+    ck_assert_ptr_null(doc(&e, "ValidatingAdmissionPolicy", "hookwarden-deny"));
+    ck_assert_ptr_null(doc(&e, "MutatingAdmissionPolicy", "hookwarden-o0-1"));
+    exported_free(&e);
+}
+END_TEST
+
+START_TEST(test_export_refuses_more_overrides_than_it_can_combine)
+{
+    char text[2048];
+    size_t used = (size_t)snprintf(text, sizeof(text), "{\"overrides\":[");
+    struct exported e;
+
+    for (int i = 0; i < 9; i++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used,
+                                 "%s{\"namespaces\":[\"team-%d\"],\"restartPolicy\":{\"mode\":\"add\"}}",
+                                 i ? "," : "", i);
+    snprintf(text + used, sizeof(text) - used, "]}");
+    export_policy(text, NULL, &e);
+    ck_assert_int_eq(e.rc, -1);
+    ck_assert_int_eq(e.err.code, HW_EINVAL);
+    ck_assert_msg(strstr(e.err.msg, "overrides: 9 entries") != NULL, "%s", e.err.msg);
+    ck_assert_uint_eq(e.out.len, 0);
+    exported_free(&e);
+}
+END_TEST
+
 START_TEST(test_export_notes_say_what_reads_differently)
 {
     struct exported e;
@@ -424,6 +505,8 @@ hw_suite_export(void)
     tcase_add_test(tc, test_export_scope_is_label_selector_and_namespace_conditions);
     tcase_add_test(tc, test_export_all_off_has_no_validating_policy_but_keeps_the_template);
     tcase_add_test(tc, test_export_refuses_a_bad_name_and_writes_nothing);
+    tcase_add_test(tc, test_export_overrides_give_one_set_per_distinct_policy);
+    tcase_add_test(tc, test_export_refuses_more_overrides_than_it_can_combine);
     tcase_add_test(tc, test_export_notes_say_what_reads_differently);
     tcase_add_loop_test(tc, test_export_carries_the_webhooks_rule_texts, 0,
                         (int)(sizeof(text_cases) / sizeof(text_cases[0])));

@@ -174,10 +174,35 @@ function edgeCases(policy, f) {
   return cases;
 }
 
+// A policy with per-namespace overrides: every chart Job created, relabelled
+// from before the webhook, and re-asserted by Helm 3, in a namespace of each
+// override combination the policy tells apart.
+const OVERRIDE_NAMESPACES = ["shop", "team-a-dev", "team-b-dev", "prod-shop", "team-a-prod", "payments"];
+
+function overrideCases(tag, policy, charts) {
+  const out = [];
+  for (const ns of OVERRIDE_NAMESPACES) {
+    for (const f0 of charts) {
+      const f = { ...f0, ns, job: edited(f0.job, (o) => (o.metadata.namespace = ns)) };
+      const c = `ns/${tag}/${ns}/${f.chart}`;
+      out.push({ name: `${c}/create`, policy, ns, op: "CREATE", object: labelled(f.job) });
+      out.push(...legacyCases(`ns/${tag}/${ns}`, policy, f));
+      out.push({
+        name: `${c}/helm3-reassert`, policy, ns, op: "UPDATE", from: `${c}/create`,
+        edit: (o) => (o.spec.template.spec.restartPolicy = f.job.spec.template.spec.restartPolicy ?? "OnFailure"),
+      });
+    }
+  }
+  return out;
+}
+
 export function buildCases(data, policies) {
   const cases = goldenCases(data);
   const charts = fixtures(data);
-  for (const p of [null, ...policies]) {
+  for (const p of policies.filter((x) => /overrides/.test(x))) {
+    cases.push(...overrideCases(p.replace(/^.*\//, "").replace(/\.(json|yaml)$/, ""), p, charts));
+  }
+  for (const p of [null, ...policies.filter((x) => !/overrides/.test(x))]) {
     const tag = p === null ? "default" : p.replace(/^.*\//, "").replace(/\.json$/, "");
     for (const f of charts) {
       cases.push({ name: `chart/${tag}/${f.chart}`, policy: p, ns: f.ns, op: "CREATE", object: labelled(f.job) });

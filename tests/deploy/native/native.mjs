@@ -97,18 +97,33 @@ function webhook(c, pol, objPath, oldPath) {
   };
 }
 
+// Every MutatingAdmissionPolicy of the export, in name order, each on the
+// previous one's output (a policy with overrides exports one per
+// combination; their matchConditions let at most one act on a namespace).
+function mutateAll(maps, req, object, oldObject, apply) {
+  let cur = object;
+  const patches = [];
+  for (const map of maps) {
+    const m = mutate(map, req, cur, oldObject, apply);
+    patches.push(...m.patches);
+    cur = m.object;
+  }
+  return { object: cur, patches };
+}
+
 function nativeSide(c, pol, req) {
   const objs = pol.objects;
-  const map = objs.find((o) => o.kind === "MutatingAdmissionPolicy");
+  const maps = objs.filter((o) => o.kind === "MutatingAdmissionPolicy")
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   const apply = applyPatch(c.op === "UPDATE" ? "UPDATE" : "CREATE");
   const object = req.operation === "DELETE" ? null : req.object;
   const out = { warnings: [], denials: [], audit: {}, object };
   if (object === null) return out; // a MAP may not match DELETE
-  const m = mutate(map, req, object, req.oldObject, apply);
+  const m = mutateAll(maps, req, object, req.oldObject, apply);
   out.object = m.object;
   out.patches = m.patches;
-  // Reinvocation (IfNeeded): the policy on its own output asks for nothing.
-  const again = mutate(map, req, m.object, req.oldObject, apply);
+  // Reinvocation (IfNeeded): the policies on their own output ask for nothing.
+  const again = mutateAll(maps, req, m.object, req.oldObject, apply);
   out.reinvoked = again.patches.filter((p) => p.length > 0);
   for (const vap of objs.filter((o) => o.kind === "ValidatingAdmissionPolicy")) {
     const b = objs.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.spec.policyName === vap.metadata.name);

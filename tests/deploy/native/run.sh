@@ -68,7 +68,7 @@ serve() {
 
 policy_args=()
 i=0
-for p in default "$here"/policies/*.json "$root"/tests/data/review/*/policy.json; do
+for p in default "$here"/policies/*.json "$here"/policies/*.yaml "$root"/tests/data/review/*/policy.json; do
 	i=$((i + 1))
 	yaml=$work/export-$i.yaml
 	flags=()
