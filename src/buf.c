@@ -18,6 +18,19 @@ hw_buf_init(struct hw_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->fixed = 0;
+}
+
+void
+hw_buf_init_fixed(struct hw_buf *b, char *storage, size_t size)
+{
+    b->data = storage;
+    b->len = 0;
+    b->cap = size;
+    b->max = size > 0 ? size - 1 : 0;
+    b->fixed = 1;
+    if (size > 0)
+        storage[0] = '\0';
 }
 
 static int
@@ -33,6 +46,8 @@ buf_reserve(struct hw_buf *b, size_t extra)
         return -1;
     if (need <= b->cap)
         return 0;
+    if (b->fixed)
+        return -1;  /* the caller's storage: never grown */
     cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
@@ -86,11 +101,28 @@ hw_buf_printf(struct hw_buf *b, const char *fmt, ...)
     return 0;
 }
 
+int
+hw_buf_append_int(struct hw_buf *b, long long v)
+{
+    char digits[24], *p = digits + sizeof(digits);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *--p = '-';
+    return hw_buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
 char *
 hw_buf_steal(struct hw_buf *b, size_t *len)
 {
     char *p;
 
+    if (b->fixed)
+        return NULL;
     if (b->data == NULL) {
         if (buf_reserve(b, 0) != 0)
             return NULL;
@@ -110,6 +142,10 @@ hw_buf_free(struct hw_buf *b)
 {
     if (b == NULL)
         return;
+    if (b->fixed) {
+        b->len = 0;
+        return;
+    }
     free(b->data);
     b->data = NULL;
     b->len = 0;
