@@ -191,7 +191,8 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     hw_buf_init(&out, RESPONSE_MAX);
     hw_buf_init(&ptext, RESPONSE_MAX);
     memset(&rv, 0, sizeof(rv));
-    if (hw_review_decode(body, len, decode | hw_policy_review_needs(policy), &rv, &err) != 0)
+    if (hw_review_decode(body, len, hw_policy_read_plan(policy), decode | hw_policy_review_needs(policy),
+                         &rv, &err) != 0)
         goto fail;
     patch = hw_patch_new();
     if (patch == NULL) {

@@ -13,6 +13,7 @@
  * not Never. Building snapshots from JSON is policyfile.c's job.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,58 @@ unsigned
 hw_policy_review_needs(const struct hw_policy *p)
 {
     return p->actions[HW_RULE_SIDECAR] != HW_ACTION_OFF ? HW_REVIEW_NEED_CONTAINERS : 0;
+}
+
+/*
+ * Every path hw_policy_apply() reads in an object (request.object, and
+ * request.oldObject on UPDATE), below the object. The fast decoder builds
+ * these and nothing else (review.c builds its table from this list), and
+ * tests/unit/check_scan.c fails when a decision changes with anything
+ * outside them. Labels are read whole: the opt-in label's key comes from
+ * the policy file.
+ */
+static const struct hw_review_path reads[] = {
+    {{"metadata", "name"}, 0},
+    {{"metadata", "namespace"}, 0},
+    {{"metadata", "generateName"}, 0},
+    {{"metadata", "labels"}, 0},
+    {{"metadata", "annotations", ANN_HOOK}, 0},
+    {{"metadata", "annotations", ANN_DELETE}, 0},
+    {{"metadata", "annotations", ANN_WEIGHT}, 0},
+    {{"metadata", "annotations", ANN_RELEASE}, 0},
+    {{"metadata", "deletionTimestamp"}, 0},
+    {{"spec", "backoffLimit"}, 0},
+    {{"spec", "activeDeadlineSeconds"}, 0},
+    {{"spec", "ttlSecondsAfterFinished"}, 0},
+    {{"spec", "template", "spec", "restartPolicy"}, 0},
+    {{"spec", "template", "spec", "imagePullSecrets"}, 0},
+    {{"spec", "template", "spec", "containers"}, HW_REVIEW_NEED_CONTAINERS},  /* long-lived-sidecar */
+};
+
+static struct hw_review_plan read_plan;
+static int read_plan_ok;
+
+static void
+build_read_plan(void)
+{
+    read_plan_ok = hw_review_plan_build(&read_plan, reads, sizeof(reads) / sizeof(reads[0]), NULL) == 0;
+}
+
+const struct hw_review_plan *
+hw_policy_read_plan(const struct hw_policy *p)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    (void)p;
+    pthread_once(&once, build_read_plan);
+    return read_plan_ok ? &read_plan : NULL;
+}
+
+const struct hw_review_path *
+hw_policy_reads(size_t *n)
+{
+    *n = sizeof(reads) / sizeof(reads[0]);
+    return reads;
 }
 
 struct hw_policy *
