@@ -112,14 +112,20 @@ log_time(char *out)
     memcpy(out + 26, "Z", 2);
 }
 
+static int
+append_dumped(const char *text, size_t len, void *out)
+{
+    return hw_buf_append(out, text, len);
+}
+
 void
 hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
 {
     json_t *line = NULL, *extra = NULL;
-    char now[LOG_TIME_SIZE], *text = NULL;
+    char now[LOG_TIME_SIZE];
+    struct hw_buf text;
     json_error_t jerr;
     va_list ap;
-    size_t len;
 
     if (level < hw_log_get_level() || level >= HW_LOG_OFF)
         return;
@@ -136,13 +142,14 @@ hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
         else
             json_object_set_new(line, "log_error", json_string(jerr.text));
     }
-    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-    if (text != NULL) {
-        len = strlen(text);
-        text[len] = '\n';  /* replaces the NUL; we pass the length */
-        emit(text, len + 1);
-    }
-    free(text);
+    /* Into our own buffer: jansson's text would come from its allocator,
+     * which under a request's budget is the request's arena. */
+    hw_buf_init(&text, 0);
+    if (json_dump_callback(line, append_dumped, &text,
+                           JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) == 0 &&
+        hw_buf_append(&text, "\n", 1) == 0)
+        emit(text.data, text.len);
+    hw_buf_free(&text);
     json_decref(extra);
     json_decref(line);
 }
