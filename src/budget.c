@@ -12,8 +12,10 @@
  * malloc_usable_size says they cost, so blocks allocated before the hooks
  * were installed are freed like any other. A block from the arena must be
  * freed by the thread that allocated it. Under valgrind the arena is not
- * used (memcheck then sees every block); under AddressSanitizer freed
- * arena blocks are poisoned. It does not decide what to answer.
+ * used, so memcheck sees every block (unless HOOKWARDEN_ARENA_UNDER_VALGRIND
+ * is set: callgrind profiles of what runs in production); under
+ * AddressSanitizer freed arena blocks are poisoned. It does not decide what
+ * to answer.
  */
 #include <jansson.h>
 #include <malloc.h>
@@ -185,7 +187,9 @@ hw_budget_install(void)
     static atomic_flag done = ATOMIC_FLAG_INIT;
 
     if (!atomic_flag_test_and_set(&done)) {
-        atomic_store_explicit(&arena_on, !RUNNING_ON_VALGRIND, memory_order_relaxed);
+        atomic_store_explicit(&arena_on,
+                              !RUNNING_ON_VALGRIND || getenv("HOOKWARDEN_ARENA_UNDER_VALGRIND") != NULL,
+                              memory_order_relaxed);
         json_set_alloc_funcs(budget_malloc, budget_free);
     }
 }

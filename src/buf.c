@@ -210,21 +210,25 @@ int
 hw_buf_append_base64(struct hw_buf *out, const unsigned char *data, size_t len)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char quad[4];
+    size_t n = (len + 2) / 3 * 4;
+    char *q;
 
-    for (size_t i = 0; i < len; i += 3) {
+    if (len > ((size_t)-1 - 2) / 4 || buf_reserve(out, n) != 0)
+        return -1;
+    q = out->data + out->len;
+    for (size_t i = 0; i < len; i += 3, q += 4) {
         unsigned v = (unsigned)data[i] << 16;
 
         if (i + 1 < len)
             v |= (unsigned)data[i + 1] << 8;
         if (i + 2 < len)
             v |= data[i + 2];
-        quad[0] = tbl[(v >> 18) & 63];
-        quad[1] = tbl[(v >> 12) & 63];
-        quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        quad[3] = i + 2 < len ? tbl[v & 63] : '=';
-        if (hw_buf_append(out, quad, 4) != 0)
-            return -1;
+        q[0] = tbl[(v >> 18) & 63];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < len ? tbl[v & 63] : '=';
     }
+    out->len += n;
+    out->data[out->len] = '\0';
     return 0;
 }

@@ -99,10 +99,14 @@ record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_
         return -1;
     }
     /* A copy: the document keeps changing after this op is recorded. */
-    if (value != NULL)
-        o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value", json_deep_copy(value));
-    else
-        o = json_pack("{s:s, s:s}", "op", op, "path", path);
+    o = json_object();
+    if (o != NULL && (json_object_set_new_nocheck(o, "op", json_string_nocheck(op)) != 0 ||
+                      json_object_set_new_nocheck(o, "path", json_string(path)) != 0 ||
+                      (value != NULL &&
+                       json_object_set_new_nocheck(o, "value", json_deep_copy(value)) != 0))) {
+        json_decref(o);
+        o = NULL;
+    }
     free(path);
     if (o == NULL || json_array_append_new(p->ops, o) != 0) {
         hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");

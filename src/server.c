@@ -559,12 +559,13 @@ decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
 static enum MHD_Result
 finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *rq)
 {
-    struct hw_response res = {0};
+    struct hw_response res;
     struct hw_policy *p;
     struct timespec t0;
     enum MHD_Result ret;
     double secs;
 
+    hw_response_init(&res);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     p = s->opts.policy != NULL ? s->opts.policy(s->opts.source_ctx) : NULL;
     if (p == NULL)
