@@ -106,6 +106,22 @@ hw_handler_error(enum hw_error_code code, const char *message, struct hw_respons
     res->body = hw_buf_steal(&b, &res->body_len);
 }
 
+/* Appends text at dst + used (dstsz bytes in all), cut to fit with its NUL;
+ * the new length. For the short ASCII names of rules and actions. */
+static size_t
+append_text(char *dst, size_t dstsz, size_t used, const char *text)
+{
+    size_t n = strlen(text);
+
+    if (used >= dstsz)
+        return used;
+    if (n > dstsz - used - 1)
+        n = dstsz - used - 1;
+    memcpy(dst + used, text, n);
+    dst[used + n] = '\0';
+    return used + n;
+}
+
 /* Valid auditAnnotations keys: a name part, <= 63, alnum at both ends. */
 static void
 audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)[64],
@@ -128,7 +144,7 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
     /* The stored template is immutable: say which fields the policy would
      * change, on every answer about this Job (the same value each time). */
     if (oc->stale[0] != '\0') {
-        snprintf(keys[*n], 64, "stale-template");
+        memcpy(keys[*n], "stale-template", sizeof("stale-template"));
         vals[(*n)++] = oc->stale;
     }
     /* One key per rule: a rule may find twice; the stronger action wins. */
@@ -141,7 +157,8 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
         }
         if (action < 0)
             continue;
-        snprintf(keys[*n], 64, "finding.%s", hw_policy_rule_name((enum hw_rule)r));
+        append_text(keys[*n], 64, 0, "finding.");
+        append_text(keys[*n], 64, 8, hw_policy_rule_name((enum hw_rule)r));
         vals[*n] = hw_policy_action_name((enum hw_action)action);
         (*n)++;
     }
@@ -156,7 +173,7 @@ rules_text(const struct hw_outcome *oc, struct hw_response *res)
 
     res->rules[0] = '\0';
     for (int r = 0; r < HW_RULE_COUNT; r++) {
-        int action = -1, w;
+        int action = -1;
 
         for (size_t i = 0; i < oc->n_findings; i++) {
             if ((int)oc->findings[i].rule == r && (int)oc->findings[i].action > action)
@@ -164,14 +181,16 @@ rules_text(const struct hw_outcome *oc, struct hw_response *res)
         }
         if (action < 0)
             continue;
-        w = snprintf(res->rules + used, sizeof(res->rules) - used, "%s\"%s\":\"%s\"", used ? "," : "{",
-                     hw_policy_rule_name((enum hw_rule)r), hw_policy_action_name((enum hw_action)action));
-        if (w < 0 || (size_t)w >= sizeof(res->rules) - used - 1)
-            break;
-        used += (size_t)w;
+        /* Sized for every rule with its longest action and the "}". */
+        used = append_text(res->rules, sizeof(res->rules), used, used ? ",\"" : "{\"");
+        used = append_text(res->rules, sizeof(res->rules), used, hw_policy_rule_name((enum hw_rule)r));
+        used = append_text(res->rules, sizeof(res->rules), used, "\":\"");
+        used = append_text(res->rules, sizeof(res->rules), used,
+                           hw_policy_action_name((enum hw_action)action));
+        used = append_text(res->rules, sizeof(res->rules), used, "\"");
     }
     if (used > 0)
-        memcpy(res->rules + used, "}", 2);
+        append_text(res->rules, sizeof(res->rules), used, "}");
 }
 
 static void

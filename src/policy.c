@@ -853,6 +853,19 @@ name_job(struct decision *d, const struct hw_target *t, const json_t *object)
              name ? name : "(unnamed)");
 }
 
+/* out from scratch: counts and flags zero, texts empty. The text arrays
+ * (12 KiB) are written before they are read, so only their first bytes
+ * are cleared: zeroing them all made a sixth of a request's cache misses
+ * on writes (callgrind). */
+static void
+outcome_reset(struct hw_outcome *out)
+{
+    out->selected = out->deleting = out->denied = 0;
+    out->n_warnings = out->n_replaced = out->n_findings = out->n_changes = 0;
+    out->stale[0] = '\0';
+    out->deny_message[0] = '\0';
+}
+
 int
 hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *object,
                 struct hw_patch *patch, struct hw_outcome *out, struct hw_error *err)
@@ -862,7 +875,7 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
     enum selection sel;
     enum release_kind release;
 
-    memset(out, 0, sizeof(*out));
+    outcome_reset(out);
     sel = selects(p, t, object);
     if (sel == SELECT_NONE)
         return 0;
