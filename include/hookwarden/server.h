@@ -34,6 +34,8 @@ struct hw_server_options {
                                       * headers (libmicrohttpd's pool); default 32 KiB */
     unsigned connection_limit;       /* total, default 1024 */
     unsigned idle_timeout_seconds;   /* default 60 */
+    unsigned header_deadline_seconds;  /* a new connection's first request header
+                                        * within this, or it is closed; default 10 */
     unsigned threads;                /* worker daemons; 0 = number of cores */
     const char *client_ca_pem;       /* optional: require client certs from this CA */
     size_t client_ca_len;

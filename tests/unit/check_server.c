@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,53 @@ START_TEST(test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up)
 }
 END_TEST
 
+/* 1 when the server closed fd within ms milliseconds (end of stream). */
+static int
+closed_within(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    return poll(&p, 1, ms) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/*
+ * A connection that sends no request header is closed once it is older
+ * than the header deadline, and one that is younger is not: the sweep
+ * looks at each worker's oldest waiting connections only.
+ */
+START_TEST(test_server_closes_connections_silent_past_the_header_deadline)
+{
+    struct hw_server_options o = {0};
+    struct hw_server *s;
+    int old[2], young[2];
+
+    o.header_deadline_seconds = 2;
+    o.threads = 2;
+    s = start(&o);
+    for (int i = 0; i < 2; i++)
+        old[i] = tcp_connect(hw_server_port(s));
+    usleep(1500 * 1000);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(!closed_within(old[i], 0), "connection %d closed before the deadline", i);
+    for (int i = 0; i < 2; i++)
+        young[i] = tcp_connect(hw_server_port(s));
+    /* The old ones go between 2 and 3 s (the acceptor sweeps every second). */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(closed_within(old[i], 2500), "old connection %d still open", i);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(!closed_within(young[i], 0), "young connection %d closed early", i);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(closed_within(young[i], 3000), "young connection %d never closed", i);
+    ck_assert_uint_eq(settle_at(s, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        close(old[i]);
+        close(young[i]);
+    }
+    hw_server_stop(s, 1000);
+}
+END_TEST
+
 static void *
 stop_in_thread(void *s)
 {
@@ -342,6 +390,7 @@ hw_suite_server(void)
     tcase_add_test(tc, test_server_decides_with_the_policy_its_source_gives);
     tcase_add_test(tc, test_server_refuses_a_request_past_its_memory_budget_with_413);
     tcase_add_test(tc, test_server_counts_connections_until_they_close);
+    tcase_add_test(tc, test_server_closes_connections_silent_past_the_header_deadline);
     tcase_add_test(tc, test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up);
     tcase_add_test(tc, test_server_drain_waits_for_its_own_admissions_only);
     suite_add_tcase(s, tc);
