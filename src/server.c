@@ -79,7 +79,7 @@ struct request {
     int active;                /* between the header and the completion */
     int own;                   /* allocated for this request: freed at completion */
     struct timespec start;
-    struct hw_server *srv;
+    struct worker *w;          /* whose thread handles it */
 };
 
 /* Tracks in order of their start: the oldest at the head. */
@@ -110,12 +110,19 @@ struct track {
     struct track *prev, *next;
 };
 
+/* A worker daemon's state, on cache lines of its own: what its thread
+ * counts and caches per request is not shared with the other workers. */
 struct worker {
-    struct hw_server *srv;
+    _Alignas(64) struct hw_server *srv;
     struct MHD_Daemon *daemon;
     _Atomic int connections;  /* tracks in the three lists */
     pthread_mutex_t lock;     /* guards the lists against the acceptor */
     struct track_list lists[3];  /* by enum track_state; pending: usually none or one */
+    _Atomic long inflight;    /* admissions being handled: what the drain waits for */
+    /* The worker thread's own: the policy it answers with and the source's
+     * generation it was current at (worker_policy). */
+    struct hw_policy *policy;
+    unsigned long policy_gen;
 };
 
 struct hw_server {
@@ -131,7 +138,6 @@ struct hw_server {
     struct hw_linger *linger;
     _Atomic int draining;
     _Atomic int stopping;      /* workers are being stopped: no lingering */
-    _Atomic long inflight;     /* admissions being handled: what the drain waits for */
     _Atomic(struct creds *) live;  /* served to new handshakes */
     pthread_mutex_t creds_lock;  /* writers only; readers load the pointer */
     struct creds *retired;
@@ -162,9 +168,10 @@ static enum MHD_Result refuse_early(struct MHD_Connection *conn, struct hw_serve
                                     const char *method, const char *url);
 static enum MHD_Result begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq,
                              const char *url, const char *method);
+static const struct hw_policy *worker_policy(struct worker *w);
 static void decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
                    struct hw_response *res);
-static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct hw_server *s,
+static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct worker *w,
                                      struct request *rq);
 static enum MHD_Result cut_off(struct MHD_Connection *conn);
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -174,7 +181,7 @@ static enum MHD_Result on_plain_request(void *cls, struct MHD_Connection *conn, 
                                         const char *method, const char *version,
                                         const char *upload_data, size_t *upload_data_size,
                                         void **con_cls);
-static struct request *request_begin(struct hw_server *s, struct track *t);
+static struct request *request_begin(struct worker *w, struct track *t);
 static void request_end(struct request *rq);
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe);
@@ -554,7 +561,7 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
         hw_buf_free(&rq->body);
     /* Only admissions count as in flight: they are what a drain waits for. */
     rq->inflight = 1;
-    atomic_fetch_add(&s->inflight, 1);
+    atomic_fetch_add_explicit(&rq->w->inflight, 1, memory_order_relaxed);
     hw_metrics_inflight_add(1);
     return MHD_YES;
 }
@@ -582,23 +589,51 @@ decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
     hw_handler_error(HW_ETOOBIG, msg, res);
 }
 
-static enum MHD_Result
-finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *rq)
+/*
+ * The policy for the worker's admission, borrowed until its next call.
+ * When the source says when its policy changes (a generation), the worker
+ * keeps its reference across requests and asks again only after a change:
+ * no lock and no count shared with the other workers per request. A policy
+ * replaced meanwhile lives until the worker's next admission, or its stop.
+ */
+static const struct hw_policy *
+worker_policy(struct worker *w)
 {
+    const struct hw_server_options *o = &w->srv->opts;
+    unsigned long gen = 0;
+    struct hw_policy *old = w->policy;
+
+    if (o->policy == NULL)
+        return NULL;
+    if (o->policy_generation != NULL) {
+        gen = o->policy_generation(o->source_ctx);
+        if (old != NULL && gen == w->policy_gen)
+            return old;
+    }
+    /* The generation first: a change after it is seen at the next call. */
+    w->policy = o->policy(o->source_ctx);
+    w->policy_gen = gen;
+    hw_policy_unref(old);
+    return w->policy;
+}
+
+static enum MHD_Result
+finish_mutate(struct MHD_Connection *conn, struct worker *w, struct request *rq)
+{
+    struct hw_server *s = w->srv;
+    const struct hw_policy *p;
     struct hw_response res;
-    struct hw_policy *p;
     struct timespec t0;
     enum MHD_Result ret;
     double secs;
 
     hw_response_init(&res);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    p = s->opts.policy != NULL ? s->opts.policy(s->opts.source_ctx) : NULL;
+    p = worker_policy(w);
     if (p == NULL)
         hw_handler_error(HW_EINTERNAL, "no policy loaded", &res);
     else
         decide(s, p, rq, &res);
-    hw_policy_unref(p);
     secs = elapsed(&t0);
     if (res.status != 200)
         hw_metrics_bad_request(res.status);
@@ -644,7 +679,8 @@ static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    struct hw_server *s = cls;
+    struct worker *w = cls;
+    struct hw_server *s = w->srv;
     struct request *rq = *con_cls;
     char msg[160];
 
@@ -652,7 +688,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (rq == NULL) {
         struct track *t = track_of(conn);
 
-        if ((rq = request_begin(s, t)) == NULL)
+        if ((rq = request_begin(w, t)) == NULL)
             return MHD_NO;
         *con_cls = rq;
         mark_requested(t);
@@ -684,7 +720,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                  s->opts.max_request_bytes);
         return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
-    return finish_mutate(conn, s, rq);
+    return finish_mutate(conn, w, rq);
 }
 
 /* The optional plain-HTTP listener: probes and metrics only. */
@@ -721,7 +757,7 @@ on_plain_request(void *cls, struct MHD_Connection *conn, const char *url, const 
 /* The connection's request, or one of its own for a connection the
  * acceptor does not know (or, defensively, whose request is still on). */
 static struct request *
-request_begin(struct hw_server *s, struct track *t)
+request_begin(struct worker *w, struct track *t)
 {
     struct request *rq;
 
@@ -739,7 +775,7 @@ request_begin(struct hw_server *s, struct track *t)
     rq->too_big = 0;
     rq->inflight = 0;
     rq->active = 1;
-    rq->srv = s;
+    rq->w = w;
     clock_gettime(CLOCK_MONOTONIC, &rq->start);
     return rq;
 }
@@ -750,7 +786,7 @@ static void
 request_end(struct request *rq)
 {
     if (rq->inflight) {
-        atomic_fetch_sub(&rq->srv->inflight, 1);
+        atomic_fetch_sub_explicit(&rq->w->inflight, 1, memory_order_relaxed);
         hw_metrics_inflight_add(-1);
         rq->inflight = 0;
     }
@@ -1217,7 +1253,7 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&on_connection, w};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     /* The logger first, so that no message goes to MHD's own stderr logger. */
-    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
                             &on_mhd_error, NULL, MHD_OPTION_HTTPS_CERT_CALLBACK, &cert_callback,
                             MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 }
@@ -1308,11 +1344,13 @@ hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair
     struct hw_linger_options lo = {0};
     struct hw_server *s;
 
-    s = calloc(1, sizeof(*s));
+    /* The workers sit on cache lines of their own. */
+    s = aligned_alloc(_Alignof(struct hw_server), sizeof(*s));
     if (s == NULL) {
         hw_error_set(err, HW_EINTERNAL, "out of memory");
         return NULL;
     }
+    memset(s, 0, sizeof(*s));
     s->opts = *opts;
     apply_defaults(&s->opts);
     s->listen_fd = s->wake[0] = s->wake[1] = -1;
@@ -1381,6 +1419,8 @@ stop_workers(struct hw_server *s)
             continue;  /* never started */
         if (w->daemon != NULL)
             MHD_stop_daemon(w->daemon);
+        hw_policy_unref(w->policy);  /* its thread is gone */
+        w->policy = NULL;
         while (w->lists[TRACK_PENDING].head != NULL) {
             struct track *t = w->lists[TRACK_PENDING].head;
 
@@ -1410,6 +1450,17 @@ free_credentials(struct hw_server *s)
     pthread_mutex_destroy(&s->creds_lock);
 }
 
+/* Admissions being handled by the server's workers. */
+static long
+inflight(struct hw_server *s)
+{
+    long n = 0;
+
+    for (unsigned i = 0; i < s->n_workers; i++)
+        n += atomic_load(&s->workers[i].inflight);
+    return n;
+}
+
 void
 hw_server_stop(struct hw_server *s, unsigned drain_ms)
 {
@@ -1427,7 +1478,7 @@ hw_server_stop(struct hw_server *s, unsigned drain_ms)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (atomic_load(&s->inflight) > 0 && elapsed(&t0) * 1000 < drain_ms)
+    while (inflight(s) > 0 && elapsed(&t0) * 1000 < drain_ms)
         usleep(5000);
     stop_workers(s);
     hw_linger_free(s->linger);

@@ -44,6 +44,10 @@ struct hw_server_options {
      * are called from worker threads, with ctx, until hw_server_stop
      * returns. */
     struct hw_policy *(*policy)(void *ctx);  /* the current policy, referenced; NULL: none */
+    /* Optional: a number that changes whenever policy() would return
+     * another snapshot. With it, each worker keeps its snapshot between
+     * requests and calls policy() only after a change. */
+    unsigned long (*policy_generation)(void *ctx);
     int (*ready)(void *ctx, char *why, size_t whysz);  /* 1, or 0 with why; NULL: ready */
     void *source_ctx;
 };
