@@ -11,6 +11,9 @@
  */
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hookwarden/scan.h"
 
@@ -101,10 +104,29 @@ special_bytes(uint64_t w)
     return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
 }
 
-/* Skips the plain bytes at s->p, eight at a time. */
-static void
+/* Skips the plain bytes at s->p, sixteen at a time with SSE2 (every x86-64
+ * has it), then eight at a time. */
+static inline __attribute__((always_inline)) void
 skip_plain(struct scanner *s)
 {
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+
+    while (s->end - s->p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s->p);
+        /* As signed bytes, below 0x20 is a control character or >= 0x80. */
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                            _mm_cmpeq_epi8(v, backslash)),
+                                               _mm_cmplt_epi8(v, space)));
+
+        if (m != 0) {
+            s->p += __builtin_ctz((unsigned)m);
+            return;
+        }
+        s->p += 16;
+    }
+#endif
     while (s->end - s->p >= 8) {
         uint64_t w, m;
 
@@ -120,7 +142,7 @@ skip_plain(struct scanner *s)
         s->p++;
 }
 #else
-static void
+static inline void
 skip_plain(struct scanner *s)
 {
     while (s->p < s->end && plain[*s->p])
@@ -130,7 +152,7 @@ skip_plain(struct scanner *s)
 
 /* A string from its opening quote; *escaped tells whether it held a
  * backslash escape. */
-static int
+static inline __attribute__((always_inline)) int
 scan_string(struct scanner *s, int *escaped)
 {
     *escaped = 0;
