@@ -234,6 +234,10 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     hw_response_clear(res);
     hw_buf_init(&out, RESPONSE_MAX);
     hw_buf_init(&ptext, RESPONSE_MAX);
+    /* A typical answer fits: one allocation each instead of three. A
+     * failure here shows again, and is handled, where the text is written. */
+    (void)hw_buf_reserve(&out, 1024);
+    (void)hw_buf_reserve(&ptext, 512);
     memset(&rv, 0, sizeof(rv));
     if (hw_review_decode(body, len, hw_policy_read_plan(policy), decode | hw_policy_review_needs(policy),
                          &rv, &err) != 0)
