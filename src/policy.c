@@ -669,7 +669,9 @@ lint_job_settings(struct decision *d, const json_t *obj)
     const json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
     char msg[160], fix[200];
 
-    if (json_is_integer(ttl) && json_integer_value(ttl) < p->ttl_min_seconds) {
+    /* The messages are written only for a rule that is on. */
+    if (p->actions[HW_RULE_TTL] != HW_ACTION_OFF && json_is_integer(ttl) &&
+        json_integer_value(ttl) < p->ttl_min_seconds) {
         snprintf(msg, sizeof(msg),
                  "ttlSecondsAfterFinished %lld may delete the Job before Helm sees it finish",
                  (long long)json_integer_value(ttl));
@@ -679,6 +681,8 @@ lint_job_settings(struct decision *d, const json_t *obj)
                  p->ttl_min_seconds);
         finding(d, HW_RULE_TTL, msg, fix);
     }
+    if (p->actions[HW_RULE_ACTIVE_DEADLINE] == HW_ACTION_OFF)
+        return;
     if (!json_is_integer(ads)) {
         snprintf(msg, sizeof(msg),
                  "activeDeadlineSeconds is not set: a hung migration runs into Helm's %llds timeout",
@@ -849,8 +853,23 @@ name_job(struct decision *d, const struct hw_target *t, const json_t *object)
                                             : json_string_value(json_object_get(meta, "namespace"));
     if (name == NULL || name[0] == '\0')
         name = json_string_value(json_object_get(meta, "generateName"));
-    snprintf(d->job, sizeof(d->job), "\"%s%s%s\"", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "",
-             name ? name : "(unnamed)");
+    /* "ns/name", quoted, cut to fit as snprintf would: on every selected
+     * request, so without printf. */
+    {
+        const char *parts[] = {"\"", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "",
+                               name ? name : "(unnamed)", "\""};
+        size_t used = 0;
+
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+            size_t n = strlen(parts[i]);
+
+            if (n > sizeof(d->job) - 1 - used)
+                n = sizeof(d->job) - 1 - used;
+            memcpy(d->job + used, parts[i], n);
+            used += n;
+        }
+        d->job[used] = '\0';
+    }
 }
 
 /* out from scratch: counts and flags zero, texts empty. The text arrays

@@ -560,8 +560,9 @@ int
 hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct hw_buf *out,
                  struct hw_error *err)
 {
-    if (hw_buf_printf(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%s\",\"response\":{\"uid\":",
-                      version_names[rv->version]) != 0 ||
+    if (hw_buf_append_str(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"") != 0 ||
+        hw_buf_append_str(out, version_names[rv->version]) != 0 ||
+        hw_buf_append_str(out, "\",\"response\":{\"uid\":") != 0 ||
         hw_buf_append_json_string(out, rv->uid, strlen(rv->uid)) != 0 ||
         hw_buf_append_str(out, ans->allowed ? ",\"allowed\":true" : ",\"allowed\":false") != 0)
         goto fail;
