@@ -4,6 +4,7 @@
  * before any allocation so an oversized request never allocates its size.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,16 +153,49 @@ hw_buf_free(struct hw_buf *b)
     b->cap = 0;
 }
 
+/* How many bytes at s (len) need no escaping: printable ASCII but the
+ * quote and the backslash; eight at a time (a byte's high bit flags it). */
+static size_t
+plain_run(const unsigned char *s, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    size_t i = 0;
+
+    for (; len - i >= 8; i += 8) {
+        uint64_t w, q, b;
+
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high)
+            break;
+    }
+    while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 int
 hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    size_t start = 0;
+    size_t start = 0, plain = plain_run(u, len);
 
+    /* The common case: nothing to escape, one copy. */
+    if (plain == len) {
+        if (buf_reserve(out, len + 2) != 0)
+            return -1;
+        out->data[out->len] = '"';
+        memcpy(out->data + out->len + 1, s, len);
+        out->data[out->len + 1 + len] = '"';
+        out->len += len + 2;
+        out->data[out->len] = '\0';
+        return 0;
+    }
     if (hw_buf_append(out, "\"", 1) != 0)
         return -1;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = plain; i < len; i++) {
         unsigned char c = u[i];
         char esc[6];
         size_t n = 2;

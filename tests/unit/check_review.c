@@ -211,7 +211,7 @@ START_TEST(test_review_plan_refuses_paths_that_overlap_or_overflow)
     static const struct hw_review_path empty[] = {{{NULL}, 0}};
     static const struct hw_review_path deep[] = {{{"a", "b", "c", "d", "e", "f"}, 0}};
     struct hw_review_path many[HW_SCAN_MAX_FIELDS];
-    static char names[HW_SCAN_MAX_FIELDS][8];
+    static char names[HW_SCAN_MAX_FIELDS][16];
     struct hw_review_plan plan;
     struct hw_error err = {0};
 
