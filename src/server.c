@@ -168,9 +168,9 @@ static enum MHD_Result refuse_early(struct MHD_Connection *conn, struct hw_serve
                                     const char *method, const char *url);
 static enum MHD_Result begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq,
                              const char *url, const char *method);
-static const struct hw_policy *worker_policy(struct worker *w);
 static void decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
                    struct hw_response *res);
+static const struct hw_policy *worker_policy(struct worker *w);
 static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct worker *w,
                                      struct request *rq);
 static enum MHD_Result cut_off(struct MHD_Connection *conn);
@@ -185,6 +185,7 @@ static struct request *request_begin(struct worker *w, struct track *t);
 static void request_end(struct request *rq);
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe);
+static int started_before(const struct timespec *a, const struct timespec *b);
 static void track_insert(struct worker *w, struct track *t, enum track_state state);
 static void track_remove(struct worker *w, struct track *t);
 static struct track *pending_of(struct worker *w, int fd);
@@ -194,6 +195,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode toe);
 static void mark_requested(struct track *t);
 static void cut(struct track *t);
+static double age(const struct timespec *now, const struct timespec *start);
 static struct track *oldest_waiting(struct worker *w, const struct timespec *now, double older);
 static void sweep_deadline(struct hw_server *s);
 static int evict_one(struct hw_server *s);
@@ -210,6 +212,7 @@ static void apply_defaults(struct hw_server_options *o);
 static int start_workers(struct hw_server *s, struct hw_error *err);
 static void stop_workers(struct hw_server *s);
 static void free_credentials(struct hw_server *s);
+static long inflight(struct hw_server *s);
 
 static double
 elapsed(const struct timespec *start)
