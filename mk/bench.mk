@@ -1,13 +1,14 @@
-# mk/bench.mk - benchmark targets (issue #7), included by the top Makefile.
+# mk/bench.mk - benchmark targets (issues #7, #14), included by the top Makefile.
 #
 #   make bench           hookwarden vs libmicrohttpd alone (mhd-fixed), nginx (the TLS
-#                        limit) and the Go peer, one table
+#                        limit) and the Go peer, 3 rounds, one table and issue #14's
+#                        targets
 #   make bench-scaling   hookwarden alone: body size and connection count
 #   make bench-all       both
 #   make bench-micro     the handler alone on the labelled 4 KB review (no TLS, no HTTP)
 #
 # Settings are environment variables of tests/bench/bench.sh, e.g.
-#   make bench DURATION=10 ROUNDS=3 SCENARIOS='c32$$'
+#   make bench DURATION=10 ROUNDS=1 SCENARIOS='c32$$'
 # Everything comes from the repository: the kit (run.sh, nginx-serve.sh, the peers)
 # in tests/bench/, the bodies in tests/data/bench/. Debian's nginx, wrk, h2load and
 # Go are installed when run as root. Scratch, logs and the table go to $$BENCH_DIR

@@ -4,6 +4,7 @@
  * before any allocation so an oversized request never allocates its size.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,19 @@ hw_buf_init(struct hw_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->fixed = 0;
+}
+
+void
+hw_buf_init_fixed(struct hw_buf *b, char *storage, size_t size)
+{
+    b->data = storage;
+    b->len = 0;
+    b->cap = size;
+    b->max = size > 0 ? size - 1 : 0;
+    b->fixed = 1;
+    if (size > 0)
+        storage[0] = '\0';
 }
 
 static int
@@ -33,6 +47,8 @@ buf_reserve(struct hw_buf *b, size_t extra)
         return -1;
     if (need <= b->cap)
         return 0;
+    if (b->fixed)
+        return -1;  /* the caller's storage: never grown */
     cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
@@ -86,11 +102,28 @@ hw_buf_printf(struct hw_buf *b, const char *fmt, ...)
     return 0;
 }
 
+int
+hw_buf_append_int(struct hw_buf *b, long long v)
+{
+    char digits[24], *p = digits + sizeof(digits);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *--p = '-';
+    return hw_buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
 char *
 hw_buf_steal(struct hw_buf *b, size_t *len)
 {
     char *p;
 
+    if (b->fixed)
+        return NULL;
     if (b->data == NULL) {
         if (buf_reserve(b, 0) != 0)
             return NULL;
@@ -110,10 +143,36 @@ hw_buf_free(struct hw_buf *b)
 {
     if (b == NULL)
         return;
+    if (b->fixed) {
+        b->len = 0;
+        return;
+    }
     free(b->data);
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+}
+
+/* How many bytes at s (len) need no escaping: printable ASCII but the
+ * quote and the backslash; eight at a time (a byte's high bit flags it). */
+static size_t
+plain_run(const unsigned char *s, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    size_t i = 0;
+
+    for (; len - i >= 8; i += 8) {
+        uint64_t w, q, b;
+
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high)
+            break;
+    }
+    while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
 }
 
 int
@@ -121,11 +180,22 @@ hw_buf_append_json_string(struct hw_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    size_t start = 0;
+    size_t start = 0, plain = plain_run(u, len);
 
+    /* The common case: nothing to escape, one copy. */
+    if (plain == len) {
+        if (buf_reserve(out, len + 2) != 0)
+            return -1;
+        out->data[out->len] = '"';
+        memcpy(out->data + out->len + 1, s, len);
+        out->data[out->len + 1 + len] = '"';
+        out->len += len + 2;
+        out->data[out->len] = '\0';
+        return 0;
+    }
     if (hw_buf_append(out, "\"", 1) != 0)
         return -1;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = plain; i < len; i++) {
         unsigned char c = u[i];
         char esc[6];
         size_t n = 2;
@@ -174,21 +244,25 @@ int
 hw_buf_append_base64(struct hw_buf *out, const unsigned char *data, size_t len)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char quad[4];
+    size_t n = (len + 2) / 3 * 4;
+    char *q;
 
-    for (size_t i = 0; i < len; i += 3) {
+    if (len > ((size_t)-1 - 2) / 4 || buf_reserve(out, n) != 0)
+        return -1;
+    q = out->data + out->len;
+    for (size_t i = 0; i < len; i += 3, q += 4) {
         unsigned v = (unsigned)data[i] << 16;
 
         if (i + 1 < len)
             v |= (unsigned)data[i + 1] << 8;
         if (i + 2 < len)
             v |= data[i + 2];
-        quad[0] = tbl[(v >> 18) & 63];
-        quad[1] = tbl[(v >> 12) & 63];
-        quad[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        quad[3] = i + 2 < len ? tbl[v & 63] : '=';
-        if (hw_buf_append(out, quad, 4) != 0)
-            return -1;
+        q[0] = tbl[(v >> 18) & 63];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < len ? tbl[v & 63] : '=';
     }
+    out->len += n;
+    out->data[out->len] = '\0';
     return 0;
 }

@@ -335,26 +335,47 @@ hw_certs_load_ca(const char *path, char **pem, size_t *len, struct hw_error *err
     return 0;
 }
 
+/* Drops [start, end) of an OpenSSL mapping when nothing in it was ever
+ * written: its text, and read-only data whose pages Anonymous (copied on
+ * write) says are all still the file's. RELRO pages, written at load and
+ * then made read-only, show as anonymous and are kept. */
+static void
+release_mapping(unsigned long start, unsigned long end, const char *perms, long anon_kb)
+{
+    if (start == 0 || (strcmp(perms, "r-xp") != 0 && !(strcmp(perms, "r--p") == 0 && anon_kb == 0)))
+        return;
+    madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 void
 hw_certs_release_memory(void)
 {
-    char line[512];
-    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512], perms[8] = "";
+    unsigned long start = 0, end = 0;
+    long anon = -1;
+    FILE *smaps = fopen("/proc/self/smaps", "r");
 
-    if (maps == NULL)
+    if (smaps == NULL)
         return;
-    while (fgets(line, sizeof(line), maps) != NULL) {
-        unsigned long start, end;
+    while (fgets(line, sizeof(line), smaps) != NULL) {
+        unsigned long a, b;
+        char p[8];
 
-        /* OpenSSL's code only: executable text is never written, so dropping
-         * our mapping of it loses nothing (it refaults from the page cache).
-         * Read-only data is left alone: RELRO pages were written at load. */
-        if ((strstr(line, "/libcrypto.so") == NULL && strstr(line, "/libssl.so") == NULL) ||
-            strstr(line, " r-xp ") == NULL || sscanf(line, "%lx-%lx", &start, &end) != 2)
-            continue;
-        madvise((void *)start, end - start, MADV_DONTNEED);
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, p) == 3) {
+            release_mapping(start, end, perms, anon);
+            start = 0;
+            anon = -1;
+            if (strstr(line, "/libcrypto.so") != NULL || strstr(line, "/libssl.so") != NULL) {
+                start = a;
+                end = b;
+                memcpy(perms, p, sizeof(perms));
+            }
+        } else if (start != 0 && strncmp(line, "Anonymous:", 10) == 0) {
+            anon = strtol(line + 10, NULL, 10);
+        }
     }
-    fclose(maps);
+    release_mapping(start, end, perms, anon);
+    fclose(smaps);
 }
 
 /* ---- generation ---- */

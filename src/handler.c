@@ -24,12 +24,34 @@ hw_handler_decision_name(enum hw_decision d)
     return (size_t)d < 4 ? decision_names[d] : "unknown";
 }
 
+/* Empty summary: counts and the first byte of each text (a response is
+ * some 3.5 KiB, cleared several times per request). */
+static void
+reset(struct hw_response *res)
+{
+    res->status = 0;
+    res->content_type = NULL;
+    res->body_len = 0;
+    res->decision = HW_DECISION_ALLOWED;
+    res->operation = -1;
+    res->patch_ops = res->n_warnings = res->n_findings = 0;
+    res->uid[0] = res->kind[0] = res->namespace_[0] = res->name[0] = '\0';
+    res->error[0] = res->rules[0] = res->message[0] = '\0';
+}
+
+void
+hw_response_init(struct hw_response *res)
+{
+    res->body = NULL;
+    reset(res);
+}
+
 void
 hw_response_clear(struct hw_response *res)
 {
     free(res->body);
-    memset(res, 0, sizeof(*res));
-    res->operation = -1;
+    res->body = NULL;
+    reset(res);
 }
 
 /* Copies src, cut to dstsz - 1 bytes at the last complete UTF-8 character. */
@@ -84,6 +106,22 @@ hw_handler_error(enum hw_error_code code, const char *message, struct hw_respons
     res->body = hw_buf_steal(&b, &res->body_len);
 }
 
+/* Appends text at dst + used (dstsz bytes in all), cut to fit with its NUL;
+ * the new length. For the short ASCII names of rules and actions. */
+static size_t
+append_text(char *dst, size_t dstsz, size_t used, const char *text)
+{
+    size_t n = strlen(text);
+
+    if (used >= dstsz)
+        return used;
+    if (n > dstsz - used - 1)
+        n = dstsz - used - 1;
+    memcpy(dst + used, text, n);
+    dst[used + n] = '\0';
+    return used + n;
+}
+
 /* Valid auditAnnotations keys: a name part, <= 63, alnum at both ends. */
 static void
 audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)[64],
@@ -94,16 +132,19 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
     *n = 0;
     mutated[0] = '\0';
     for (size_t i = 0; i < oc->n_changes; i++) {
-        int w = snprintf(mutated + used, msz - used, "%s%s", i ? "," : "", oc->changes[i]);
+        size_t w = strlen(oc->changes[i]) + (i > 0);
 
-        if (w < 0 || (size_t)w >= msz - used)
+        if (w >= msz - used)
             break;
-        used += (size_t)w;
+        if (i > 0)
+            mutated[used] = ',';
+        memcpy(mutated + used + (i > 0), oc->changes[i], w - (i > 0) + 1);
+        used += w;
     }
     /* The stored template is immutable: say which fields the policy would
      * change, on every answer about this Job (the same value each time). */
     if (oc->stale[0] != '\0') {
-        snprintf(keys[*n], 64, "stale-template");
+        memcpy(keys[*n], "stale-template", sizeof("stale-template"));
         vals[(*n)++] = oc->stale;
     }
     /* One key per rule: a rule may find twice; the stronger action wins. */
@@ -116,7 +157,8 @@ audit_lists(const struct hw_outcome *oc, char *mutated, size_t msz, char (*keys)
         }
         if (action < 0)
             continue;
-        snprintf(keys[*n], 64, "finding.%s", hw_policy_rule_name((enum hw_rule)r));
+        append_text(keys[*n], 64, 0, "finding.");
+        append_text(keys[*n], 64, 8, hw_policy_rule_name((enum hw_rule)r));
         vals[*n] = hw_policy_action_name((enum hw_action)action);
         (*n)++;
     }
@@ -131,7 +173,7 @@ rules_text(const struct hw_outcome *oc, struct hw_response *res)
 
     res->rules[0] = '\0';
     for (int r = 0; r < HW_RULE_COUNT; r++) {
-        int action = -1, w;
+        int action = -1;
 
         for (size_t i = 0; i < oc->n_findings; i++) {
             if ((int)oc->findings[i].rule == r && (int)oc->findings[i].action > action)
@@ -139,14 +181,16 @@ rules_text(const struct hw_outcome *oc, struct hw_response *res)
         }
         if (action < 0)
             continue;
-        w = snprintf(res->rules + used, sizeof(res->rules) - used, "%s\"%s\":\"%s\"", used ? "," : "{",
-                     hw_policy_rule_name((enum hw_rule)r), hw_policy_action_name((enum hw_action)action));
-        if (w < 0 || (size_t)w >= sizeof(res->rules) - used - 1)
-            break;
-        used += (size_t)w;
+        /* Sized for every rule with its longest action and the "}". */
+        used = append_text(res->rules, sizeof(res->rules), used, used ? ",\"" : "{\"");
+        used = append_text(res->rules, sizeof(res->rules), used, hw_policy_rule_name((enum hw_rule)r));
+        used = append_text(res->rules, sizeof(res->rules), used, "\":\"");
+        used = append_text(res->rules, sizeof(res->rules), used,
+                           hw_policy_action_name((enum hw_action)action));
+        used = append_text(res->rules, sizeof(res->rules), used, "\"");
     }
     if (used > 0)
-        memcpy(res->rules + used, "}", 2);
+        append_text(res->rules, sizeof(res->rules), used, "}");
 }
 
 /* The overrides that applied: res->overrides as "[0,2]", and the audit
@@ -214,8 +258,13 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     hw_response_clear(res);
     hw_buf_init(&out, RESPONSE_MAX);
     hw_buf_init(&ptext, RESPONSE_MAX);
+    /* A typical answer fits: one allocation each instead of three. A
+     * failure here shows again, and is handled, where the text is written. */
+    (void)hw_buf_reserve(&out, 1024);
+    (void)hw_buf_reserve(&ptext, 512);
     memset(&rv, 0, sizeof(rv));
-    if (hw_review_decode(body, len, decode | hw_policy_review_needs(policy), &rv, &err) != 0)
+    if (hw_review_decode(body, len, hw_policy_read_plan(policy), decode | hw_policy_review_needs(policy),
+                         &rv, &err) != 0)
         goto fail;
     patch = hw_patch_new();
     if (patch == NULL) {

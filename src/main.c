@@ -199,6 +199,12 @@ source_policy(void *reload)
     return hw_reload_policy(reload);
 }
 
+static unsigned long
+source_policy_generation(void *reload)
+{
+    return hw_reload_policy_generation(reload);
+}
+
 static int
 source_ready(void *reload, char *why, size_t whysz)
 {
@@ -218,6 +224,7 @@ server_options(const struct hw_config *cfg, struct serving *sv, struct hw_server
     so->threads = cfg->threads;
     so->metrics_bind_address = cfg->metrics_bind_address;
     so->policy = source_policy;
+    so->policy_generation = source_policy_generation;
     so->ready = source_ready;
     so->source_ctx = sv->reload;
 }

@@ -99,10 +99,14 @@ record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_
         return -1;
     }
     /* A copy: the document keeps changing after this op is recorded. */
-    if (value != NULL)
-        o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value", json_deep_copy(value));
-    else
-        o = json_pack("{s:s, s:s}", "op", op, "path", path);
+    o = json_object();
+    if (o != NULL && (json_object_set_new_nocheck(o, "op", json_string_nocheck(op)) != 0 ||
+                      json_object_set_new_nocheck(o, "path", json_string(path)) != 0 ||
+                      (value != NULL &&
+                       json_object_set_new_nocheck(o, "value", json_deep_copy(value)) != 0))) {
+        json_decref(o);
+        o = NULL;
+    }
     free(path);
     if (o == NULL || json_array_append_new(p->ops, o) != 0) {
         hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
@@ -278,23 +282,23 @@ hw_patch_remove(struct hw_patch *p, json_t *doc, const char *const *path, size_t
     return 0;
 }
 
-/* A value: strings and integers written here, containers by jansson. */
+static int
+append_dumped(const char *text, size_t len, void *out)
+{
+    return hw_buf_append(out, text, len);
+}
+
+/* A value: strings and integers written here, containers by jansson,
+ * straight into out (jansson's own text would come from its allocator,
+ * the request's arena, which free() must not see). */
 static int
 dump_value(struct hw_buf *out, const json_t *v)
 {
-    char *text;
-    int rc;
-
     if (json_is_string(v))
         return hw_buf_append_json_string(out, json_string_value(v), json_string_length(v));
     if (json_is_integer(v))
-        return hw_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL)
-        return -1;
-    rc = hw_buf_append_str(out, text);
-    free(text);
-    return rc;
+        return hw_buf_append_int(out, json_integer_value(v));
+    return json_dump_callback(v, append_dumped, out, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 int

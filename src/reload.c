@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct hw_reload {
     struct hw_reload_options opts;
     pthread_mutex_t lock;           /* guards policy, not_before, not_after, have_pair */
     struct hw_policy *policy;
+    _Atomic unsigned long generation;  /* +1 at each policy swap */
     time_t not_before, not_after;   /* of the pair in service */
     int have_pair;
     /* Poll state: only the poll (thread or hw_reload_poll) touches it. */
@@ -184,8 +186,15 @@ swap_policy(struct hw_reload *r, struct hw_policy *p)
     pthread_mutex_lock(&r->lock);
     old = r->policy;
     r->policy = p;
+    atomic_fetch_add_explicit(&r->generation, 1, memory_order_release);
     pthread_mutex_unlock(&r->lock);
     hw_policy_unref(old);  /* requests in flight keep their own reference */
+}
+
+unsigned long
+hw_reload_policy_generation(struct hw_reload *r)
+{
+    return atomic_load_explicit(&r->generation, memory_order_acquire);
 }
 
 struct hw_policy *

@@ -203,65 +203,111 @@ decode_request(struct hw_review *rv, struct hw_error *err)
     return 0;
 }
 
-/* ---- the skeleton: only what the envelope checks and the policy read ---- */
+/* ---- the skeleton: only what the envelope checks and the caller reads ---- */
 
 #define JSON_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
-/*
- * The fields the envelope checks and the policy reads, as a tree: the
- * envelope, then the same subtree under request.object and under
- * request.oldObject (the stored object on UPDATE).
- */
+/* The envelope's fields, first in every plan; request.kind is read whole. */
 enum field {
     F_API, F_KIND, F_REQ,
     R_UID, R_OP, R_KIND, R_SUB, R_NS, R_NAME, R_DRY, R_OBJ, R_OLD,
-    F_OBJECT,                              /* first field of request.object's subtree */
-    F_OLD_OBJECT = F_OBJECT + 18,          /* first field of request.oldObject's subtree */
-    N_FIELDS = F_OLD_OBJECT + 18
+    N_ENVELOPE
 };
 
-/* Offsets inside an object's subtree. */
-enum object_field {
-    O_API, O_KIND, O_META, O_SPEC,
-    M_NAME, M_NS, M_GEN, M_LABELS, M_ANN, M_DELETION,
-    S_BACKOFF, S_DEADLINE, S_TTL, S_TEMPLATE, T_SPEC,
-    P_RESTART, P_PULL, P_CONTAINERS,
-    N_OBJECT_FIELDS
+static const struct hw_scan_field envelope[N_ENVELOPE] = {
+    [F_API] = {"apiVersion", -1, 0, 0}, [F_KIND] = {"kind", -1, 0, 0},
+    [F_REQ] = {"request", -1, 0, 0}, [R_UID] = {"uid", F_REQ, 0, 0},
+    [R_OP] = {"operation", F_REQ, 0, 0}, [R_KIND] = {"kind", F_REQ, 0, 0},
+    [R_SUB] = {"subResource", F_REQ, 0, 0}, [R_NS] = {"namespace", F_REQ, 0, 0},
+    [R_NAME] = {"name", F_REQ, 0, 0}, [R_DRY] = {"dryRun", F_REQ, 0, 0},
+    [R_OBJ] = {"object", F_REQ, 0, 0}, [R_OLD] = {"oldObject", F_REQ, 0, 0},
 };
-_Static_assert(N_OBJECT_FIELDS == F_OLD_OBJECT - F_OBJECT, "object subtree size");
 
-#define OBJECT_FIELDS(b, root)                                                                  \
-    [(b) + O_API] = {"apiVersion", (root)}, [(b) + O_KIND] = {"kind", (root)},                  \
-    [(b) + O_META] = {"metadata", (root)}, [(b) + O_SPEC] = {"spec", (root)},                   \
-    [(b) + M_NAME] = {"name", (b) + O_META}, [(b) + M_NS] = {"namespace", (b) + O_META},        \
-    [(b) + M_GEN] = {"generateName", (b) + O_META}, [(b) + M_LABELS] = {"labels", (b) + O_META}, \
-    [(b) + M_ANN] = {"annotations", (b) + O_META},                                              \
-    [(b) + M_DELETION] = {"deletionTimestamp", (b) + O_META},                                   \
-    [(b) + S_BACKOFF] = {"backoffLimit", (b) + O_SPEC},                                         \
-    [(b) + S_DEADLINE] = {"activeDeadlineSeconds", (b) + O_SPEC},                               \
-    [(b) + S_TTL] = {"ttlSecondsAfterFinished", (b) + O_SPEC},                                  \
-    [(b) + S_TEMPLATE] = {"template", (b) + O_SPEC}, [(b) + T_SPEC] = {"spec", (b) + S_TEMPLATE}, \
-    [(b) + P_RESTART] = {"restartPolicy", (b) + T_SPEC},                                        \
-    [(b) + P_PULL] = {"imagePullSecrets", (b) + T_SPEC},                                        \
-    [(b) + P_CONTAINERS] = {"containers", (b) + T_SPEC}
-
-static const struct hw_scan_field fields[N_FIELDS] = {
-    [F_API] = {"apiVersion", -1}, [F_KIND] = {"kind", -1}, [F_REQ] = {"request", -1},
-    [R_UID] = {"uid", F_REQ}, [R_OP] = {"operation", F_REQ}, [R_KIND] = {"kind", F_REQ},
-    [R_SUB] = {"subResource", F_REQ}, [R_NS] = {"namespace", F_REQ}, [R_NAME] = {"name", F_REQ},
-    [R_DRY] = {"dryRun", F_REQ}, [R_OBJ] = {"object", F_REQ}, [R_OLD] = {"oldObject", F_REQ},
-    OBJECT_FIELDS(F_OBJECT, R_OBJ),
-    OBJECT_FIELDS(F_OLD_OBJECT, R_OLD),
+/* What decode_kind() and decode_request() read in the object themselves. */
+static const struct hw_review_path own_reads[] = {
+    {{"apiVersion"}, 0}, {{"kind"}, 0}, {{"metadata", "name"}, 0},
 };
-_Static_assert(N_FIELDS <= HW_SCAN_MAX_FIELDS, "scan field table too large");
 
-/* Fields built only when the caller asked for them. */
+/* The field named name under parent, adding it when absent; -1 when full. */
 static int
-wanted(int f, unsigned need)
+plan_child(struct hw_review_plan *plan, int parent, const char *name)
 {
-    if (f == F_OBJECT + P_CONTAINERS || f == F_OLD_OBJECT + P_CONTAINERS)
-        return (need & HW_REVIEW_NEED_CONTAINERS) != 0;
-    return 1;
+    for (size_t i = (size_t)parent + 1; i < plan->n; i++) {
+        if (plan->fields[i].parent == parent && strcmp(plan->fields[i].name, name) == 0)
+            return (int)i;
+    }
+    if (plan->n == HW_SCAN_MAX_FIELDS)
+        return -1;
+    plan->fields[plan->n] = (struct hw_scan_field){name, parent, -1, -1};
+    plan->need[plan->n] = 0;
+    return (int)plan->n++;
+}
+
+static int
+has_children(const struct hw_review_plan *plan, int f)
+{
+    for (size_t i = (size_t)f + 1; i < plan->n; i++) {
+        if (plan->fields[i].parent == f)
+            return 1;
+    }
+    return 0;
+}
+
+/* Adds one path under root; ends marks the fields where a path ended. */
+static int
+plan_path(struct hw_review_plan *plan, int root, const struct hw_review_path *path,
+          unsigned char *ends, struct hw_error *err)
+{
+    int f = root;
+    size_t depth = 0;
+
+    while (depth < HW_REVIEW_PATH_MAX && path->name[depth] != NULL) {
+        if (f != root && ends[f]) {
+            hw_error_set(err, HW_EINTERNAL, "read path %s.%s goes on below a path that ends there",
+                         path->name[0], path->name[depth]);
+            return -1;
+        }
+        if ((f = plan_child(plan, f, path->name[depth++])) < 0) {
+            hw_error_set(err, HW_EINTERNAL, "read paths need more than %d decoder fields",
+                         HW_SCAN_MAX_FIELDS);
+            return -1;
+        }
+    }
+    if (depth == 0 || depth == HW_REVIEW_PATH_MAX || has_children(plan, f)) {
+        hw_error_set(err, HW_EINTERNAL, "read path %s is empty, too long, or ends where another goes on",
+                     depth ? path->name[0] : "(empty)");
+        return -1;
+    }
+    /* Read always by one path: always. */
+    plan->need[f] = ends[f] && (plan->need[f] == 0 || path->need == 0) ? 0 : plan->need[f] | path->need;
+    ends[f] = 1;
+    return 0;
+}
+
+int
+hw_review_plan_build(struct hw_review_plan *plan, const struct hw_review_path *paths, size_t n,
+                     struct hw_error *err)
+{
+    unsigned char ends[HW_SCAN_MAX_FIELDS] = {0};
+    const int roots[2] = {R_OBJ, R_OLD};
+
+    memcpy(plan->fields, envelope, sizeof(envelope));
+    memset(plan->need, 0, sizeof(plan->need));
+    plan->n = N_ENVELOPE;
+    for (int r = 0; r < 2; r++) {
+        for (size_t i = 0; i < sizeof(own_reads) / sizeof(own_reads[0]); i++) {
+            if (plan_path(plan, roots[r], &own_reads[i], ends, err) != 0)
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (plan_path(plan, roots[r], &paths[i], ends, err) != 0)
+                goto fail;
+        }
+    }
+    return hw_scan_link(plan->fields, plan->n);
+fail:
+    plan->n = 0;
+    return -1;
 }
 
 /*
@@ -381,28 +427,27 @@ leaf(struct hw_scan_range v)
 
 /*
  * Builds field f (-1: the whole body) from the ranges the scanner found: an
- * object with children becomes an object of just those children, anything
- * else is parsed whole. NULL means "parse everything instead".
+ * object with fields of its own in the plan becomes an object of just
+ * those (the ones need wants), anything else is parsed whole. NULL means
+ * "parse everything instead".
  */
 static json_t *
-build(int f, const struct hw_scan_range *r, unsigned need)
+build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, unsigned need)
 {
-    struct hw_scan_range v = f < 0 ? r[N_FIELDS] : r[f];
-    int has_children = 0;
+    struct hw_scan_range v = f < 0 ? r[plan->n] : r[f];
+    int first = f < 0 ? 0 : plan->fields[f].child;
     json_t *obj;
 
-    for (int i = f + 1; i < N_FIELDS && !has_children; i++)
-        has_children = fields[i].parent == f;
-    if (hw_scan_type(v) != '{' || !has_children)
+    if (hw_scan_type(v) != '{' || first < 0)
         return leaf(v);
     obj = json_object();
-    for (int i = f + 1; obj != NULL && i < N_FIELDS; i++) {
+    for (int i = first; obj != NULL && i >= 0; i = plan->fields[i].sibling) {
         json_t *child;
 
-        if (fields[i].parent != f || r[i].len == 0 || !wanted(i, need))
+        if (r[i].len == 0 || (plan->need[i] != 0 && !(plan->need[i] & need)))
             continue;
-        child = build(i, r, need);
-        if (child == NULL || json_object_set_new_nocheck(obj, fields[i].name, child) != 0) {
+        child = build(plan, i, r, need);
+        if (child == NULL || json_object_set_new_nocheck(obj, plan->fields[i].name, child) != 0) {
             json_decref(obj);
             return NULL;
         }
@@ -411,10 +456,10 @@ build(int f, const struct hw_scan_range *r, unsigned need)
 }
 
 int
-hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *rv,
-                 struct hw_error *err)
+hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan, unsigned need,
+                 struct hw_review *rv, struct hw_error *err)
 {
-    struct hw_scan_range r[N_FIELDS + 1];
+    struct hw_scan_range r[HW_SCAN_MAX_FIELDS + 1];
     json_error_t jerr;
     const char *nul;
 
@@ -431,14 +476,15 @@ hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *
         hw_error_set(err, HW_EINVAL, "invalid JSON: a NUL byte at offset %zu", (size_t)(nul - body));
         return -1;
     }
-    if (!(need & HW_REVIEW_FULL) && hw_scan_extract(body, len, fields, N_FIELDS, r) == 0) {
+    if (plan != NULL && plan->n > 0 && !(need & HW_REVIEW_FULL) &&
+        hw_scan_extract(body, len, plan->fields, plan->n, r) == 0) {
         size_t ws = 0;
 
         while (ws < len && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
             ws++;
-        r[N_FIELDS].p = body + ws;  /* the whole value, for build(-1) */
-        r[N_FIELDS].len = len - ws;
-        rv->root = build(-1, r, need);
+        r[plan->n].p = body + ws;  /* the whole value, for build(-1) */
+        r[plan->n].len = len - ws;
+        rv->root = build(plan, -1, r, need);
     }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
      * use lengths. Duplicate keys: last wins, as in kube's decoder. */
@@ -514,8 +560,9 @@ int
 hw_review_encode(const struct hw_review *rv, const struct hw_answer *ans, struct hw_buf *out,
                  struct hw_error *err)
 {
-    if (hw_buf_printf(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%s\",\"response\":{\"uid\":",
-                      version_names[rv->version]) != 0 ||
+    if (hw_buf_append_str(out, "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"") != 0 ||
+        hw_buf_append_str(out, version_names[rv->version]) != 0 ||
+        hw_buf_append_str(out, "\",\"response\":{\"uid\":") != 0 ||
         hw_buf_append_json_string(out, rv->uid, strlen(rv->uid)) != 0 ||
         hw_buf_append_str(out, ans->allowed ? ",\"allowed\":true" : ",\"allowed\":false") != 0)
         goto fail;

@@ -9,7 +9,11 @@
  * could overflow a double, and nesting past 1024 make it decline. Declining
  * is always safe: the caller then lets jansson parse everything.
  */
+#include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hookwarden/scan.h"
 
@@ -23,10 +27,13 @@ struct scanner {
     struct hw_scan_range *out;
 };
 
-static void
+/* Whitespace: none at all between tokens of what kube-apiserver sends,
+ * so the first test is the one that usually answers. */
+static inline __attribute__((always_inline)) void
 skip_ws(struct scanner *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    while (s->p < s->end && *s->p <= ' ' &&
+           (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
 }
 
@@ -83,19 +90,77 @@ static const unsigned char plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static int
-scan_string(struct scanner *s)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The high bit of each byte of w that is not plain (see above): a quote, a
+ * backslash, a control character or a byte >= 0x80. Borrows can flag more
+ * bytes, but only after the first truly flagged one, which is the lowest:
+ * the first in memory on a little-endian machine. */
+static uint64_t
+special_bytes(uint64_t w)
 {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
+}
+
+/* Skips the plain bytes at s->p, sixteen at a time with SSE2 (every x86-64
+ * has it), then eight at a time. */
+static inline __attribute__((always_inline)) void
+skip_plain(struct scanner *s)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+
+    while (s->end - s->p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s->p);
+        /* As signed bytes, below 0x20 is a control character or >= 0x80. */
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                            _mm_cmpeq_epi8(v, backslash)),
+                                               _mm_cmplt_epi8(v, space)));
+
+        if (m != 0) {
+            s->p += __builtin_ctz((unsigned)m);
+            return;
+        }
+        s->p += 16;
+    }
+#endif
+    while (s->end - s->p >= 8) {
+        uint64_t w, m;
+
+        memcpy(&w, s->p, 8);
+        m = special_bytes(w);
+        if (m != 0) {
+            s->p += __builtin_ctzll(m) >> 3;
+            return;
+        }
+        s->p += 8;
+    }
+    while (s->p < s->end && plain[*s->p])
+        s->p++;
+}
+#else
+static inline void
+skip_plain(struct scanner *s)
+{
+    while (s->p < s->end && plain[*s->p])
+        s->p++;
+}
+#endif
+
+/* A string from its opening quote; *escaped tells whether it held a
+ * backslash escape. */
+static inline __attribute__((always_inline)) int
+scan_string(struct scanner *s, int *escaped)
+{
+    *escaped = 0;
     s->p++;  /* opening quote */
     for (;;) {
         unsigned char c;
 
-        /* The common case, four bytes at a time: printable ASCII. */
-        while (s->end - s->p >= 4 && plain[s->p[0]] && plain[s->p[1]] && plain[s->p[2]] &&
-               plain[s->p[3]])
-            s->p += 4;
-        while (s->p < s->end && plain[*s->p])
-            s->p++;
+        skip_plain(s);
         if (s->p >= s->end)
             return -1;
         c = *s->p;
@@ -111,6 +176,7 @@ scan_string(struct scanner *s)
             continue;
         }
         /* backslash */
+        *escaped = 1;
         if (s->end - s->p < 2)
             return -1;
         c = s->p[1];
@@ -202,13 +268,14 @@ static int scan_value(struct scanner *s, int track);
 static int
 field_of(const struct scanner *s, int parent, const unsigned char *k, size_t klen)
 {
-    for (size_t i = 0; i < s->n; i++) {
+    int i = parent < 0 ? 0 : s->fields[parent].child;
+
+    for (; i >= 0; i = s->fields[i].sibling) {
         const char *name = s->fields[i].name;
 
         /* Raw key bytes hold no NUL, so strncmp stops inside both. */
-        if (s->fields[i].parent == parent && name[0] == (char)k[0] &&
-            strncmp(name, (const char *)k, klen) == 0 && name[klen] == '\0')
-            return (int)i;
+        if (name[0] == (char)k[0] && strncmp(name, (const char *)k, klen) == 0 && name[klen] == '\0')
+            return i;
     }
     return -1;
 }
@@ -265,14 +332,16 @@ scan_container(struct scanner *s, unsigned char close, int track)
 
         if (close == '}') {
             const unsigned char *k = s->p + 1;
+            int escaped;
 
-            if (s->p >= s->end || *s->p != '"' || scan_string(s) != 0)
+            if (s->p >= s->end || *s->p != '"' || scan_string(s, &escaped) != 0)
                 return -1;
-            if (key_escapes(k, (size_t)(s->p - 1 - k), track != -3) != 0)
+            if (escaped && key_escapes(k, (size_t)(s->p - 1 - k), track != -3) != 0)
                 return -1;
             if (track != -3) {
                 f = field_of(s, track, k, (size_t)(s->p - 1 - k));
-                if (f >= 0)
+                /* Only a repeated key can have found anything below it. */
+                if (f >= 0 && s->out[f].len != 0)
                     forget_below(s, f);
             }
             skip_ws(s);
@@ -283,8 +352,11 @@ scan_container(struct scanner *s, unsigned char close, int track)
         }
         {
             const unsigned char *v = s->p;
+            int escaped;
 
-            if (scan_value(s, f >= 0 ? f : -3) != 0)
+            /* Most values are strings: no detour through scan_value. */
+            if (v < s->end && *v == '"' ? scan_string(s, &escaped) != 0
+                                        : scan_value(s, f >= 0 ? f : -3) != 0)
                 return -1;
             if (f >= 0) {
                 s->out[f].p = (const char *)v;
@@ -325,7 +397,11 @@ scan_value(struct scanner *s, int track)
     switch (*s->p) {
     case '{': return scan_container(s, '}', track);
     case '[': return scan_container(s, ']', -3);
-    case '"': return scan_string(s);
+    case '"': {
+        int escaped;
+
+        return scan_string(s, &escaped);
+    }
     case 't': return literal(s, "true", 4);
     case 'f': return literal(s, "false", 5);
     case 'n': return literal(s, "null", 4);
@@ -334,6 +410,32 @@ scan_value(struct scanner *s, int track)
             return scan_number(s);
         return -1;
     }
+}
+
+int
+hw_scan_link(struct hw_scan_field *fields, size_t n)
+{
+    int last_root = -1;
+
+    if (n > 0 && fields[0].parent != -1)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        fields[i].child = fields[i].sibling = -1;
+    /* Backwards, so that each list keeps the table's order. */
+    for (size_t i = n; i-- > 0;) {
+        int p = fields[i].parent;
+
+        if (p >= (int)i || p < -1)
+            return -1;
+        if (p == -1) {
+            fields[i].sibling = last_root;
+            last_root = (int)i;
+        } else {
+            fields[i].sibling = fields[p].child;
+            fields[p].child = (int)i;
+        }
+    }
+    return 0;
 }
 
 int

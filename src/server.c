@@ -48,6 +48,9 @@
 /* At the connection limit, a connection this old that still has not sent a
  * request header makes room for a new one. */
 #define EVICT_AFTER_SECONDS 1
+/* A connection keeps its body buffer for its next request up to this size;
+ * a larger one goes back to malloc when its request ends. */
+#define BODY_KEEP_BYTES (16 * 1024)
 /* TLS 1.2 and 1.3, AEAD ciphers and ECDHE only. */
 #define TLS_PRIORITIES                                                                          \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
@@ -63,10 +66,36 @@ struct creds {
     struct creds *next;  /* retired list */
 };
 
+/* A request, from its header to libmicrohttpd's completion callback. A
+ * connection's requests come one after the other, so each connection has
+ * one, reused with its body buffer (struct track); only a connection the
+ * acceptor does not know gets one of its own. */
+struct request {
+    enum route route;
+    struct hw_buf body;
+    size_t received;
+    int too_big;
+    int inflight;
+    int active;                /* between the header and the completion */
+    int own;                   /* allocated for this request: freed at completion */
+    struct timespec start;
+    struct worker *w;          /* whose thread handles it */
+};
+
+/* Tracks in order of their start: the oldest at the head. */
+struct track_list {
+    struct track *head, *tail;
+};
+
+enum track_state { TRACK_PENDING = 0, TRACK_WAITING, TRACK_ACTIVE };
+
 /* A connection, from the acceptor's hand-over to libmicrohttpd's close
  * notification. Until MHD reports it started (conn == NULL) it is pending:
  * counted, and known by its descriptor and the socket's inode, so that one
- * MHD closes without a word (it failed to set it up) is noticed. */
+ * MHD closes without a word (it failed to set it up) is noticed. Started,
+ * it waits for its first request header, in its worker's waiting list in
+ * order of age, so that the header deadline and eviction look at the list's
+ * head only; its first header moves it to the active list. */
 struct track {
     struct worker *w;
     int fd;
@@ -74,18 +103,26 @@ struct track {
     ino_t ino;
     struct MHD_Connection *conn;
     struct timespec start;
+    enum track_state state;   /* which list; under the worker's lock */
     _Atomic int requested;    /* 1 once a request header arrived; 2 once shut down */
     _Atomic int early;        /* answered before its body was read: linger at close */
+    struct request rq;        /* the connection's current request (worker thread only) */
     struct track *prev, *next;
 };
 
+/* A worker daemon's state, on cache lines of its own: what its thread
+ * counts and caches per request is not shared with the other workers. */
 struct worker {
-    struct hw_server *srv;
+    _Alignas(64) struct hw_server *srv;
     struct MHD_Daemon *daemon;
-    _Atomic int connections;  /* tracks in both lists */
+    _Atomic int connections;  /* tracks in the three lists */
     pthread_mutex_t lock;     /* guards the lists against the acceptor */
-    struct track *pending;    /* handed over, not started: usually none or one */
-    struct track *tracks;     /* started */
+    struct track_list lists[3];  /* by enum track_state; pending: usually none or one */
+    _Atomic long inflight;    /* admissions being handled: what the drain waits for */
+    /* The worker thread's own: the policy it answers with and the source's
+     * generation it was current at (worker_policy). */
+    struct hw_policy *policy;
+    unsigned long policy_gen;
 };
 
 struct hw_server {
@@ -101,20 +138,9 @@ struct hw_server {
     struct hw_linger *linger;
     _Atomic int draining;
     _Atomic int stopping;      /* workers are being stopped: no lingering */
-    _Atomic long inflight;     /* admissions being handled: what the drain waits for */
     _Atomic(struct creds *) live;  /* served to new handshakes */
     pthread_mutex_t creds_lock;  /* writers only; readers load the pointer */
     struct creds *retired;
-};
-
-struct request {
-    enum route route;
-    struct hw_buf body;
-    size_t received;
-    int too_big;
-    int inflight;
-    struct timespec start;
-    struct hw_server *srv;
 };
 
 /* ---- table of contents: the static functions, in order ---- */
@@ -144,7 +170,8 @@ static enum MHD_Result begin(struct MHD_Connection *conn, struct hw_server *s, s
                              const char *url, const char *method);
 static void decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
                    struct hw_response *res);
-static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct hw_server *s,
+static const struct hw_policy *worker_policy(struct worker *w);
+static enum MHD_Result finish_mutate(struct MHD_Connection *conn, struct worker *w,
                                      struct request *rq);
 static enum MHD_Result cut_off(struct MHD_Connection *conn);
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -154,18 +181,22 @@ static enum MHD_Result on_plain_request(void *cls, struct MHD_Connection *conn, 
                                         const char *method, const char *version,
                                         const char *upload_data, size_t *upload_data_size,
                                         void **con_cls);
+static struct request *request_begin(struct worker *w, struct track *t);
+static void request_end(struct request *rq);
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe);
-static void track_link(struct track **list, struct track *t);
-static void track_unlink(struct track **list, struct track *t);
+static int started_before(const struct timespec *a, const struct timespec *b);
+static void track_insert(struct worker *w, struct track *t, enum track_state state);
+static void track_remove(struct worker *w, struct track *t);
 static struct track *pending_of(struct worker *w, int fd);
 static struct track *track_of(struct MHD_Connection *conn);
 static void close_gracefully(struct hw_server *s, struct track *t);
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe);
-static void mark_requested(struct MHD_Connection *conn);
+static void mark_requested(struct track *t);
 static void cut(struct track *t);
-static struct track *oldest_waiting(struct worker *w, double older);
+static double age(const struct timespec *now, const struct timespec *start);
+static struct track *oldest_waiting(struct worker *w, const struct timespec *now, double older);
 static void sweep_deadline(struct hw_server *s);
 static int evict_one(struct hw_server *s);
 static void forget_vanished(struct hw_server *s, int fd);
@@ -181,6 +212,7 @@ static void apply_defaults(struct hw_server_options *o);
 static int start_workers(struct hw_server *s, struct hw_error *err);
 static void stop_workers(struct hw_server *s);
 static void free_credentials(struct hw_server *s);
+static long inflight(struct hw_server *s);
 
 static double
 elapsed(const struct timespec *start)
@@ -521,14 +553,18 @@ begin(struct MHD_Connection *conn, struct hw_server *s, struct request *rq, cons
                  s->opts.max_request_bytes);
         return refuse_early(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
-    hw_buf_init(&rq->body, s->opts.max_request_bytes);
+    /* The connection's buffer from its last request, emptied. */
+    rq->body.len = 0;
+    rq->body.max = s->opts.max_request_bytes;
+    if (rq->body.data != NULL)
+        rq->body.data[0] = '\0';
     /* The declared size at once: a body grown by doubling is copied on
      * the way and can hold twice its size for a moment. */
     if (cl != NULL && hw_buf_reserve(&rq->body, (size_t)strtoull(cl, NULL, 10)) != 0)
         hw_buf_free(&rq->body);
     /* Only admissions count as in flight: they are what a drain waits for. */
     rq->inflight = 1;
-    atomic_fetch_add(&s->inflight, 1);
+    atomic_fetch_add_explicit(&rq->w->inflight, 1, memory_order_relaxed);
     hw_metrics_inflight_add(1);
     return MHD_YES;
 }
@@ -556,22 +592,51 @@ decide(struct hw_server *s, const struct hw_policy *p, const struct request *rq,
     hw_handler_error(HW_ETOOBIG, msg, res);
 }
 
-static enum MHD_Result
-finish_mutate(struct MHD_Connection *conn, struct hw_server *s, struct request *rq)
+/*
+ * The policy for the worker's admission, borrowed until its next call.
+ * When the source says when its policy changes (a generation), the worker
+ * keeps its reference across requests and asks again only after a change:
+ * no lock and no count shared with the other workers per request. A policy
+ * replaced meanwhile lives until the worker's next admission, or its stop.
+ */
+static const struct hw_policy *
+worker_policy(struct worker *w)
 {
-    struct hw_response res = {0};
-    struct hw_policy *p;
+    const struct hw_server_options *o = &w->srv->opts;
+    unsigned long gen = 0;
+    struct hw_policy *old = w->policy;
+
+    if (o->policy == NULL)
+        return NULL;
+    if (o->policy_generation != NULL) {
+        gen = o->policy_generation(o->source_ctx);
+        if (old != NULL && gen == w->policy_gen)
+            return old;
+    }
+    /* The generation first: a change after it is seen at the next call. */
+    w->policy = o->policy(o->source_ctx);
+    w->policy_gen = gen;
+    hw_policy_unref(old);
+    return w->policy;
+}
+
+static enum MHD_Result
+finish_mutate(struct MHD_Connection *conn, struct worker *w, struct request *rq)
+{
+    struct hw_server *s = w->srv;
+    const struct hw_policy *p;
+    struct hw_response res;
     struct timespec t0;
     enum MHD_Result ret;
     double secs;
 
+    hw_response_init(&res);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    p = s->opts.policy != NULL ? s->opts.policy(s->opts.source_ctx) : NULL;
+    p = worker_policy(w);
     if (p == NULL)
         hw_handler_error(HW_EINTERNAL, "no policy loaded", &res);
     else
         decide(s, p, rq, &res);
-    hw_policy_unref(p);
     secs = elapsed(&t0);
     if (res.status != 200)
         hw_metrics_bad_request(res.status);
@@ -618,19 +683,19 @@ static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    struct hw_server *s = cls;
+    struct worker *w = cls;
+    struct hw_server *s = w->srv;
     struct request *rq = *con_cls;
     char msg[160];
 
     (void)version;
     if (rq == NULL) {
-        rq = calloc(1, sizeof(*rq));
-        if (rq == NULL)
+        struct track *t = track_of(conn);
+
+        if ((rq = request_begin(w, t)) == NULL)
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &rq->start);
-        rq->srv = s;
         *con_cls = rq;
-        mark_requested(conn);
+        mark_requested(t);
         return begin(conn, s, rq, url, method);
     }
     if (*upload_data_size > 0 && rq->route != ROUTE_MUTATE) {
@@ -659,7 +724,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                  s->opts.max_request_bytes);
         return send_error(conn, s, HW_ETOOBIG, msg, NULL, method, url);
     }
-    return finish_mutate(conn, s, rq);
+    return finish_mutate(conn, w, rq);
 }
 
 /* The optional plain-HTTP listener: probes and metrics only. */
@@ -693,6 +758,49 @@ on_plain_request(void *cls, struct MHD_Connection *conn, const char *url, const 
     return serve_get(conn, s, route);
 }
 
+/* The connection's request, or one of its own for a connection the
+ * acceptor does not know (or, defensively, whose request is still on). */
+static struct request *
+request_begin(struct worker *w, struct track *t)
+{
+    struct request *rq;
+
+    if (t != NULL && !t->rq.active) {
+        rq = &t->rq;
+        rq->own = 0;
+    } else {
+        if ((rq = calloc(1, sizeof(*rq))) == NULL)
+            return NULL;
+        hw_buf_init(&rq->body, 0);
+        rq->own = 1;
+    }
+    rq->route = ROUTE_NONE;
+    rq->received = 0;
+    rq->too_big = 0;
+    rq->inflight = 0;
+    rq->active = 1;
+    rq->w = w;
+    clock_gettime(CLOCK_MONOTONIC, &rq->start);
+    return rq;
+}
+
+/* The request is over: it no longer counts, and its body buffer is kept
+ * for the connection's next request when it is small. */
+static void
+request_end(struct request *rq)
+{
+    if (rq->inflight) {
+        atomic_fetch_sub_explicit(&rq->w->inflight, 1, memory_order_relaxed);
+        hw_metrics_inflight_add(-1);
+        rq->inflight = 0;
+    }
+    rq->active = 0;
+    if (rq->own || rq->body.cap > BODY_KEEP_BYTES)
+        hw_buf_free(&rq->body);
+    if (rq->own)
+        free(rq);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
@@ -702,45 +810,65 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     if (rq == NULL)
         return;
-    if (rq->inflight) {
-        atomic_fetch_sub(&rq->srv->inflight, 1);
-        hw_metrics_inflight_add(-1);
-    }
-    hw_buf_free(&rq->body);
-    free(rq);
+    request_end(rq);
     *con_cls = NULL;
 }
 
 /* ---- connections: counted from hand-over to close ---- */
 
-/* The lists do not count: a connection counts from hand_over() until it is
- * closed or forgotten, whichever list it is in. */
-static void
-track_link(struct track **list, struct track *t)
+static int
+started_before(const struct timespec *a, const struct timespec *b)
 {
-    t->prev = NULL;
-    t->next = *list;
-    if (*list != NULL)
-        (*list)->prev = t;
-    *list = t;
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* Puts t into w's list for state, in order of start (from the tail: it is
+ * almost always the newest). The lists do not count: a connection counts
+ * from hand_over() until it is closed or forgotten, whichever list it is
+ * in. Caller holds w's lock. */
 static void
-track_unlink(struct track **list, struct track *t)
+track_insert(struct worker *w, struct track *t, enum track_state state)
 {
+    struct track_list *l = &w->lists[state];
+    struct track *after = l->tail;
+
+    while (after != NULL && started_before(&t->start, &after->start))
+        after = after->prev;
+    t->state = state;
+    t->prev = after;
+    t->next = after != NULL ? after->next : l->head;
+    if (t->next != NULL)
+        t->next->prev = t;
+    else
+        l->tail = t;
+    if (after != NULL)
+        after->next = t;
+    else
+        l->head = t;
+}
+
+/* Takes t out of its list. Caller holds w's lock. */
+static void
+track_remove(struct worker *w, struct track *t)
+{
+    struct track_list *l = &w->lists[t->state];
+
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
-        *list = t->next;
+        l->head = t->next;
     if (t->next != NULL)
         t->next->prev = t->prev;
+    else
+        l->tail = t->prev;
+    t->prev = t->next = NULL;
 }
 
 /* The pending track of descriptor fd in w, or NULL. Caller holds w's lock. */
 static struct track *
 pending_of(struct worker *w, int fd)
 {
-    for (struct track *t = w->pending; t != NULL; t = t->next) {
+    for (struct track *t = w->lists[TRACK_PENDING].head; t != NULL; t = t->next) {
         if (t->fd == fd)
             return t;
     }
@@ -792,9 +920,9 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         pthread_mutex_lock(&w->lock);
         t = ci != NULL ? pending_of(w, ci->connect_fd) : NULL;
         if (t != NULL) {
-            track_unlink(&w->pending, t);
+            track_remove(w, t);
             t->conn = conn;
-            track_link(&w->tracks, t);
+            track_insert(w, t, TRACK_WAITING);
         }
         pthread_mutex_unlock(&w->lock);
         *socket_context = t;
@@ -805,60 +933,78 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         if (t == NULL)
             return;
         pthread_mutex_lock(&w->lock);
-        track_unlink(&w->tracks, t);
+        track_remove(w, t);
         pthread_mutex_unlock(&w->lock);
         atomic_fetch_sub(&w->connections, 1);
         close_gracefully(w->srv, t);
+        /* libmicrohttpd completes a request before it closes its
+         * connection; should it ever not, the request ends here. */
+        if (t->rq.active)
+            request_end(&t->rq);
+        hw_buf_free(&t->rq.body);
         free(t);
         *socket_context = NULL;
     }
 }
 
-/* The request header of this connection has arrived. */
+/* A request header of this connection has arrived: the first moves it
+ * out of the waiting list (the only time a request takes the lock). */
 static void
-mark_requested(struct MHD_Connection *conn)
+mark_requested(struct track *t)
 {
-    struct track *t = track_of(conn);
-
-    if (t != NULL)
+    if (t == NULL || atomic_load_explicit(&t->requested, memory_order_relaxed) != 0)
+        return;
+    pthread_mutex_lock(&t->w->lock);
+    if (atomic_load(&t->requested) == 0) {
         atomic_store(&t->requested, 1);
+        track_remove(t->w, t);
+        track_insert(t->w, t, TRACK_ACTIVE);
+    }
+    pthread_mutex_unlock(&t->w->lock);
 }
 
-/* Shuts the connection's socket down; MHD then closes it. Caller holds the
- * worker's lock, so the connection is still open. */
+/* Shuts the waiting connection's socket down; MHD then closes it. Caller
+ * holds the worker's lock, so the connection is still open. */
 static void
 cut(struct track *t)
 {
     shutdown(t->fd, SHUT_RDWR);
     atomic_store(&t->requested, 2);
+    track_remove(t->w, t);
+    track_insert(t->w, t, TRACK_ACTIVE);
 }
 
-/* The worker's oldest started connection without a request header, older
- * than `older` seconds, or NULL. Caller holds the worker's lock. */
-static struct track *
-oldest_waiting(struct worker *w, double older)
+static double
+age(const struct timespec *now, const struct timespec *start)
 {
-    struct track *oldest = NULL;
-
-    for (struct track *t = w->tracks; t != NULL; t = t->next) {
-        if (atomic_load(&t->requested) != 0 || elapsed(&t->start) < older)
-            continue;
-        if (oldest == NULL || elapsed(&t->start) > elapsed(&oldest->start))
-            oldest = t;
-    }
-    return oldest;
+    return (double)(now->tv_sec - start->tv_sec) + (double)(now->tv_nsec - start->tv_nsec) / 1e9;
 }
 
-/* Closes every connection that has sent no request header within the deadline. */
+/* The worker's oldest started connection without a request header if it
+ * is older than `older` seconds, else NULL: the head of its waiting list.
+ * Caller holds the worker's lock. */
+static struct track *
+oldest_waiting(struct worker *w, const struct timespec *now, double older)
+{
+    struct track *t = w->lists[TRACK_WAITING].head;
+
+    return t != NULL && age(now, &t->start) >= older ? t : NULL;
+}
+
+/* Closes every connection that has sent no request header within the
+ * deadline: the heads of the waiting lists, nothing else is looked at. */
 static void
 sweep_deadline(struct hw_server *s)
 {
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
         struct track *t;
 
         pthread_mutex_lock(&w->lock);
-        while ((t = oldest_waiting(w, HEADER_DEADLINE_SECONDS)) != NULL)
+        while ((t = oldest_waiting(w, &now, s->opts.header_deadline_seconds)) != NULL)
             cut(t);
         pthread_mutex_unlock(&w->lock);
     }
@@ -870,16 +1016,18 @@ static int
 evict_one(struct hw_server *s)
 {
     struct worker *best = NULL;
+    struct timespec now;
     double best_age = -1;
 
+    clock_gettime(CLOCK_MONOTONIC, &now);
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
         struct track *t;
 
         pthread_mutex_lock(&w->lock);
-        t = oldest_waiting(w, EVICT_AFTER_SECONDS);
-        if (t != NULL && elapsed(&t->start) > best_age) {
-            best_age = elapsed(&t->start);
+        t = oldest_waiting(w, &now, EVICT_AFTER_SECONDS);
+        if (t != NULL && age(&now, &t->start) > best_age) {
+            best_age = age(&now, &t->start);
             best = w;
         }
         pthread_mutex_unlock(&w->lock);
@@ -888,7 +1036,7 @@ evict_one(struct hw_server *s)
         struct track *t;
 
         pthread_mutex_lock(&best->lock);
-        t = oldest_waiting(best, EVICT_AFTER_SECONDS);
+        t = oldest_waiting(best, &now, EVICT_AFTER_SECONDS);
         if (t != NULL)
             cut(t);
         pthread_mutex_unlock(&best->lock);
@@ -910,13 +1058,13 @@ forget_vanished(struct hw_server *s, int fd)
         struct worker *w = &s->workers[i];
 
         pthread_mutex_lock(&w->lock);
-        for (struct track *t = w->pending, *next; t != NULL; t = next) {
+        for (struct track *t = w->lists[TRACK_PENDING].head, *next; t != NULL; t = next) {
             struct stat st;
 
             next = t->next;
             if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
                 st.st_dev != t->dev) {
-                track_unlink(&w->pending, t);
+                track_remove(w, t);
                 atomic_fetch_sub(&w->connections, 1);
                 free(t);
             }
@@ -1023,7 +1171,7 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
     clock_gettime(CLOCK_MONOTONIC, &t->start);
     atomic_fetch_add(&w->connections, 1);
     pthread_mutex_lock(&w->lock);
-    track_link(&w->pending, t);
+    track_insert(w, t, TRACK_PENDING);
     pthread_mutex_unlock(&w->lock);
     /* MHD closes the socket itself when it cannot take it. */
     if (MHD_add_connection(w->daemon, fd, (const struct sockaddr *)ss, sl) != MHD_YES) {
@@ -1032,7 +1180,7 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
         /* Still pending unless forget_vanished() saw its descriptor go;
          * only the acceptor forgets, and it is here. */
         pthread_mutex_lock(&w->lock);
-        track_unlink(&w->pending, t);
+        track_remove(w, t);
         pthread_mutex_unlock(&w->lock);
         atomic_fetch_sub(&w->connections, 1);
         free(t);
@@ -1109,7 +1257,7 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&on_connection, w};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     /* The logger first, so that no message goes to MHD's own stderr logger. */
-    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+    return MHD_start_daemon(flags, 0, NULL, NULL, &on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
                             &on_mhd_error, NULL, MHD_OPTION_HTTPS_CERT_CALLBACK, &cert_callback,
                             MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 }
@@ -1164,6 +1312,8 @@ apply_defaults(struct hw_server_options *o)
         o->connection_limit = 1024;
     if (o->idle_timeout_seconds == 0)
         o->idle_timeout_seconds = 60;
+    if (o->header_deadline_seconds == 0)
+        o->header_deadline_seconds = HEADER_DEADLINE_SECONDS;
     if (o->threads == 0)
         o->threads = cores > 0 ? (unsigned)cores : 1;
     if (o->threads > MAX_WORKERS)
@@ -1198,11 +1348,13 @@ hw_server_start(const struct hw_server_options *opts, const struct hw_certs_pair
     struct hw_linger_options lo = {0};
     struct hw_server *s;
 
-    s = calloc(1, sizeof(*s));
+    /* The workers sit on cache lines of their own. */
+    s = aligned_alloc(_Alignof(struct hw_server), sizeof(*s));
     if (s == NULL) {
         hw_error_set(err, HW_EINTERNAL, "out of memory");
         return NULL;
     }
+    memset(s, 0, sizeof(*s));
     s->opts = *opts;
     apply_defaults(&s->opts);
     s->listen_fd = s->wake[0] = s->wake[1] = -1;
@@ -1271,10 +1423,12 @@ stop_workers(struct hw_server *s)
             continue;  /* never started */
         if (w->daemon != NULL)
             MHD_stop_daemon(w->daemon);
-        while (w->pending != NULL) {
-            struct track *t = w->pending;
+        hw_policy_unref(w->policy);  /* its thread is gone */
+        w->policy = NULL;
+        while (w->lists[TRACK_PENDING].head != NULL) {
+            struct track *t = w->lists[TRACK_PENDING].head;
 
-            track_unlink(&w->pending, t);
+            track_remove(w, t);
             atomic_fetch_sub(&w->connections, 1);
             free(t);
         }
@@ -1300,6 +1454,17 @@ free_credentials(struct hw_server *s)
     pthread_mutex_destroy(&s->creds_lock);
 }
 
+/* Admissions being handled by the server's workers. */
+static long
+inflight(struct hw_server *s)
+{
+    long n = 0;
+
+    for (unsigned i = 0; i < s->n_workers; i++)
+        n += atomic_load(&s->workers[i].inflight);
+    return n;
+}
+
 void
 hw_server_stop(struct hw_server *s, unsigned drain_ms)
 {
@@ -1317,7 +1482,7 @@ hw_server_stop(struct hw_server *s, unsigned drain_ms)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (atomic_load(&s->inflight) > 0 && elapsed(&t0) * 1000 < drain_ms)
+    while (inflight(s) > 0 && elapsed(&t0) * 1000 < drain_ms)
         usleep(5000);
     stop_workers(s);
     hw_linger_free(s->linger);

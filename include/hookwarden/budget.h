@@ -34,4 +34,8 @@ void hw_budget_begin(struct hw_budget *b, size_t limit);
 /* Stops charging the calling thread's allocations to b. */
 void hw_budget_end(struct hw_budget *b);
 
+/* Blocks of the calling thread's arena not yet freed: 0 after a request
+ * whose values were all released (what lets the arena start over). */
+size_t hw_budget_arena_live(void);
+
 #endif

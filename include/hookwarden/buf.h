@@ -14,10 +14,16 @@ struct hw_buf {
     size_t len;
     size_t cap;
     size_t max;  /* 0 means no limit (only for trusted, bounded content) */
+    int fixed;   /* data is the caller's storage (hw_buf_init_fixed): never grown or freed */
 };
 
 /* Initialises b with limit max (0 = unlimited). Allocates nothing. */
 void hw_buf_init(struct hw_buf *b, size_t max);
+
+/* Initialises b over the caller's storage (size bytes, borrowed while b is
+ * used): appends past size - 1 bytes fail instead of allocating, and
+ * hw_buf_free only empties b. For hot paths that must not allocate. */
+void hw_buf_init_fixed(struct hw_buf *b, char *storage, size_t size);
 
 /* Makes room for extra more bytes now (within the limit), so that
  * appending them never reallocates. 0, or -1 past the limit or out of memory. */
@@ -28,6 +34,9 @@ int hw_buf_append(struct hw_buf *b, const void *data, size_t len);
 int hw_buf_append_str(struct hw_buf *b, const char *s);
 int hw_buf_printf(struct hw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends v in decimal, without printf. */
+int hw_buf_append_int(struct hw_buf *b, long long v);
+
 /* Appends s (len bytes, any content) as a quoted JSON string. */
 int hw_buf_append_json_string(struct hw_buf *b, const char *s, size_t len);
 
@@ -35,7 +44,8 @@ int hw_buf_append_json_string(struct hw_buf *b, const char *s, size_t len);
 int hw_buf_append_base64(struct hw_buf *b, const unsigned char *data, size_t len);
 
 /* Hands the data to the caller (free() it); b is left empty. Never NULL on
- * success: an empty buffer yields an allocated "". NULL when out of memory. */
+ * success: an empty buffer yields an allocated "". NULL when out of memory,
+ * and for a fixed buffer (its data is not the caller's to free). */
 char *hw_buf_steal(struct hw_buf *b, size_t *len);
 
 /* Frees the data and empties b. Accepts NULL. */

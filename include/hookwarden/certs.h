@@ -66,9 +66,11 @@ void hw_certs_format_time(time_t t, char *out, size_t outsz);
 
 /*
  * OpenSSL runs only at start and on reload, yet loading a pair touches
- * megabytes of libcrypto's code. Drops this process's mapping of OpenSSL's
- * executable pages (MADV_DONTNEED on read-only text: nothing is lost, the
- * next reload faults them back from the page cache). Best effort.
+ * megabytes of libcrypto's code and tables. Drops this process's mapping
+ * of OpenSSL's pages that were never written: executable text, and
+ * read-only data that is still all the file's (MADV_DONTNEED: nothing is
+ * lost, the next use faults them back from the page cache; RELRO pages,
+ * written at load, are kept). Best effort.
  */
 void hw_certs_release_memory(void);
 

@@ -53,7 +53,8 @@ struct hw_response {
 
 /* Answers one AdmissionReview (body, len). Never fails: any problem
  * becomes a 4xx/5xx response with a JSON Status body naming it. res must
- * be zeroed or hold a previous response (it is cleared first). */
+ * be zeroed, initialised (hw_response_init) or hold a previous response
+ * (it is cleared first). */
 void hw_handler_mutate(const struct hw_policy *policy, const char *body, size_t len,
                        struct hw_response *res);
 
@@ -71,7 +72,11 @@ void hw_handler_text(int status, const char *content_type, const char *text, siz
 
 const char *hw_handler_decision_name(enum hw_decision d);
 
-/* Frees the body; res may be reused. */
+/* An empty response, allocating nothing: for a res not zeroed. */
+void hw_response_init(struct hw_response *res);
+
+/* Frees the body and empties the summary (counts and texts); res may be
+ * reused. */
 void hw_response_clear(struct hw_response *res);
 
 #endif

@@ -86,6 +86,15 @@ void hw_policy_unref(struct hw_policy *p);
 /* The HW_REVIEW_NEED_* bits this policy's rules read from an object. */
 unsigned hw_policy_review_needs(const struct hw_policy *p);
 
+/* The paths of an object hw_policy_apply() reads (*n of them): its
+ * declaration, static. */
+const struct hw_review_path *hw_policy_reads(size_t *n);
+
+/* The fast decoder's table built from that declaration, once per process;
+ * static, or NULL if it could not be built (then decode everything). p
+ * may be NULL: every policy reads the same paths. */
+const struct hw_review_plan *hw_policy_read_plan(const struct hw_policy *p);
+
 /* Where the policy came from: a file name or "built-in default". Borrowed. */
 const char *hw_policy_source(const struct hw_policy *p);
 

@@ -73,6 +73,10 @@ void hw_reload_free(struct hw_reload *r);
 /* The current policy, referenced (release with hw_policy_unref). Thread-safe. */
 struct hw_policy *hw_reload_policy(struct hw_reload *r);
 
+/* A number that changes each time the current policy is replaced, so a
+ * reader can keep its reference until then. Thread-safe, lock-free. */
+unsigned long hw_reload_policy_generation(struct hw_reload *r);
+
 /* 1 when a policy is loaded and the pair in service is inside its validity
  * window now; otherwise 0 and why (may be NULL) says which and until when.
  * Thread-safe. */

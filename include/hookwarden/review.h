@@ -14,6 +14,7 @@
 
 #include "hookwarden/buf.h"
 #include "hookwarden/error.h"
+#include "hookwarden/scan.h"
 
 enum hw_review_version { HW_REVIEW_V1 = 0, HW_REVIEW_V1BETA1 };
 
@@ -37,12 +38,40 @@ struct hw_review {
     char derived_group[64];        /* group from object.apiVersion when request.kind is absent */
 };
 
-/* What the caller will read from request.object and request.oldObject
- * beyond the fixed set (apiVersion, kind, metadata name/namespace/
- * generateName/labels/annotations/deletionTimestamp, spec Job settings,
- * pod template restartPolicy and imagePullSecrets). */
+/*
+ * A path below request.object (and the same below request.oldObject) that
+ * the caller reads: member names from the object down, NULL-terminated.
+ * The value at its end is decoded whole; an object on the way keeps only
+ * the members that paths name, and its presence and type. need is 0 for a
+ * path always read, or an HW_REVIEW_NEED_* bit: the value is then decoded
+ * only when the caller's need has that bit. Paths are the caller's
+ * declaration of what it reads (policy.c's hw_policy_read_plan).
+ */
+#define HW_REVIEW_PATH_MAX 6
+struct hw_review_path {
+    const char *name[HW_REVIEW_PATH_MAX];
+    unsigned need;
+};
+
 #define HW_REVIEW_NEED_CONTAINERS 0x1u
 #define HW_REVIEW_FULL 0x100u     /* parse everything with jansson (tests, render) */
+
+/* The fast decoder's table: the scanner's fields for the envelope, what
+ * review.c itself reads in the object (apiVersion, kind, metadata.name)
+ * and the caller's paths, under request.object and request.oldObject.
+ * Plain data, built once by hw_review_plan_build and then only read. */
+struct hw_review_plan {
+    struct hw_scan_field fields[HW_SCAN_MAX_FIELDS];
+    unsigned need[HW_SCAN_MAX_FIELDS];
+    size_t n;
+};
+
+/* Compiles paths (n of them, borrowed: the names must outlive plan) into
+ * plan. -1 with err when a path is empty or too long, when one path ends
+ * where another goes on (the value would be both whole and cut), or when
+ * the table would pass HW_SCAN_MAX_FIELDS fields. */
+int hw_review_plan_build(struct hw_review_plan *plan, const struct hw_review_path *paths, size_t n,
+                         struct hw_error *err);
 
 /*
  * Parses and validates body (len bytes). On success rv owns the parsed
@@ -51,14 +80,16 @@ struct hw_review {
  * among others a raw NUL byte, an envelope string with an escaped NUL
  * (\u0000), and an UPDATE without oldObject.
  *
- * Unless need has HW_REVIEW_FULL, the body is first validated by the
- * scanner (scan.h) and only the values listed above (and those need adds)
- * are parsed, into a skeleton that keeps every other key on those paths
- * out but their parents' presence and types in. Answers are the same
- * either way; tests/unit/check_review.c shows it for every fixture.
+ * With a plan (borrowed for the call) and without HW_REVIEW_FULL in need,
+ * the body is first validated by the scanner (scan.h) and only the plan's
+ * values (those whose need bit is in need) are parsed, into a skeleton
+ * that keeps every other key on those paths out but their parents'
+ * presence and types in. Answers are the same either way;
+ * tests/unit/check_scan.c shows it for every fixture. Without a plan,
+ * jansson parses everything.
  */
-int hw_review_decode(const char *body, size_t len, unsigned need, struct hw_review *rv,
-                     struct hw_error *err);
+int hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan, unsigned need,
+                     struct hw_review *rv, struct hw_error *err);
 
 /* Releases what rv owns; rv may be decoded again. Accepts a cleared rv. */
 void hw_review_clear(struct hw_review *rv);

@@ -26,18 +26,26 @@ int hw_scan_validate(const char *text, size_t len);
 /*
  * A field to find while validating: member name of the object that is the
  * value of field `parent` (-1: the top-level value). Fields form a tree;
- * a parent must come before its children in the array.
+ * a parent must come before its children in the array. child and sibling
+ * link the tree for the scanner (hw_scan_link fills them): a key is looked
+ * up among its object's fields only.
  */
 struct hw_scan_field {
     const char *name;
     int parent;
+    int child;     /* first field whose parent this is, -1 none */
+    int sibling;   /* next field with the same parent, -1 none */
 };
 
-#define HW_SCAN_MAX_FIELDS 64
+#define HW_SCAN_MAX_FIELDS 128
+
+/* Fills child and sibling of fields[0..n); -1 when a parent does not come
+ * before its children (or fields[0] is not a top-level field). */
+int hw_scan_link(struct hw_scan_field *fields, size_t n);
 
 /*
  * hw_scan_validate, recording on the way the value range of every field it
- * finds (len 0 when absent). A repeated key replaces the earlier value and
+ * finds (len 0 when absent); fields are linked (hw_scan_link). A repeated key replaces the earlier value and
  * forgets what was found inside it, as jansson keeps the last. Returns -1
  * as hw_scan_validate does, and also when a key on the tracked paths has
  * an escape (the caller then parses everything).

@@ -34,6 +34,8 @@ struct hw_server_options {
                                       * headers (libmicrohttpd's pool); default 32 KiB */
     unsigned connection_limit;       /* total, default 1024 */
     unsigned idle_timeout_seconds;   /* default 60 */
+    unsigned header_deadline_seconds;  /* a new connection's first request header
+                                        * within this, or it is closed; default 10 */
     unsigned threads;                /* worker daemons; 0 = number of cores */
     const char *client_ca_pem;       /* optional: require client certs from this CA */
     size_t client_ca_len;
@@ -42,6 +44,10 @@ struct hw_server_options {
      * are called from worker threads, with ctx, until hw_server_stop
      * returns. */
     struct hw_policy *(*policy)(void *ctx);  /* the current policy, referenced; NULL: none */
+    /* Optional: a number that changes whenever policy() would return
+     * another snapshot. With it, each worker keeps its snapshot between
+     * requests and calls policy() only after a change. */
+    unsigned long (*policy_generation)(void *ctx);
     int (*ready)(void *ctx, char *why, size_t whysz);  /* 1, or 0 with why; NULL: ready */
     void *source_ctx;
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/bench.sh - `make bench` and `make bench-scaling` (issue #7).
+# tests/bench/bench.sh - `make bench` and `make bench-scaling` (issues #7, #14).
 #
 # usage: tests/bench/bench.sh [main|scaling|all]       (default: main)
 #
@@ -8,17 +8,23 @@
 #          127.0.0.1, each driven with the same load by tests/bench/run.sh:
 #          closed loop (wrk) at 4 and 32 connections and a fixed rate (h2load,
 #          $RATE req/s), with the 4 KB and 8 KB CREATE reviews and a 4 KB UPDATE
-#          review (object + oldObject). One markdown table: req/s, p50, p99,
-#          fixed-rate p50/p99, server CPU-us per request, peak RSS, and the ratios
-#          hookwarden/nginx and hookwarden/Go (req/s and CPU/req), and hookwarden's
-#          CPU/req over mhd-fixed's (the price of the work above the transport).
+#          review (object + oldObject), in $ROUNDS interleaved rounds (medians).
+#          One markdown table: req/s, p50, p99, fixed-rate p50/p99, server
+#          CPU-us per request, idle and peak RSS, and hookwarden's ratios to
+#          mhd-fixed (CPU/req: the price of the work above the transport;
+#          fixed-rate p99 difference; idle RSS), to the Go peer (req/s) and to
+#          nginx; then issue #14's targets, met or missed, for each scenario.
+#          hookwarden runs with its default flags: the request log at info.
 # scaling  hookwarden only (issue #7 part 4): req/s and CPU/req as the body grows
 #          (4 KB, 64 KB, 256 KB, 1 MiB, 32 conns), peak RSS as connections grow
 #          (32, 256, 1000, 2000, 4 KB body).
 # all      both, one after the other.
 #
 # Servers (main): hookwarden     labelled Jobs (hookwarden.io/migration: "true"):
-#                                the real work, policy + patch; the row that counts
+#                                the real work, policy + patch, default flags (the
+#                                request log at info); the row that counts
+#                 hookwarden-warn  the same with --log-level warn (no request log;
+#                                not in the default list)
 #                 hookwarden-nolabel  the bench bodies as they are: allowed unchanged
 #                 mhd-fixed      peers/mhd-fixed: libmicrohttpd + GnuTLS reading the body
 #                                and sending a fixed answer, 2 single-thread epoll
@@ -29,11 +35,11 @@
 # Bodies: tests/data/bench/ (review-4k.json, review-8k.json, response-600.json).
 #
 # env (defaults):
-#   DURATION=5 WARMUP=2 RATE=2000 RATE_DURATION=5 THREADS=2 RATE_CLIENTS=4 ROUNDS=1
+#   DURATION=5 WARMUP=2 RATE=500 RATE_DURATION=5 THREADS=2 RATE_CLIENTS=4 ROUNDS=3
 #   SERVERS="hookwarden hookwarden-nolabel mhd-fixed nginx-tls-2w go-json"  (main mode)
 #   SCENARIOS=.            grep -E filter on scenario names (main mode), e.g. 'c32$'
 #   SCALE_SERVER=hookwarden   (or go-json / nginx-tls-2w, to try the scaling mode)
-#   SCALE_SIZES="4096 65536 262144 1048576"  SCALE_CONNS="32 256 1000 2000"
+#   SCALE_SIZES="4096 65536 262144 1048576"  SCALE_CONNS="32 256 1000 2000"  SCALE_ROUNDS=1
 #   SCALE_BODY_CONNS=32  SCALE_RATE=50 (fixed-rate phase of the scaling runs; runs with
 #   1000+ conns measure for at least 10 s)
 #   HOOKWARDEN_BIN=<repo>/build/hookwarden  MHD_FIXED_BIN=<repo>/build/bench/mhd-fixed
@@ -61,10 +67,10 @@ HW_BIN=${HOOKWARDEN_BIN:-$TOP/build/hookwarden}
 MHD_BIN=${MHD_FIXED_BIN:-$TOP/build/bench/mhd-fixed}
 PATH=$PATH:/usr/sbin:/sbin
 
-export DURATION=${DURATION:-5} WARMUP=${WARMUP:-2} RATE=${RATE:-2000}
+export DURATION=${DURATION:-5} WARMUP=${WARMUP:-2} RATE=${RATE:-500}
 export RATE_DURATION=${RATE_DURATION:-5} THREADS=${THREADS:-2} RATE_CLIENTS=${RATE_CLIENTS:-4}
 export SERVER_CPUS=${SERVER_CPUS:-} CLIENT_CPUS=${CLIENT_CPUS:-}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3} SCALE_ROUNDS=${SCALE_ROUNDS:-1}
 SERVERS=${SERVERS:-hookwarden hookwarden-nolabel mhd-fixed nginx-tls-2w go-json}
 SCENARIOS=${SCENARIOS:-.}
 SCALE_SERVER=${SCALE_SERVER:-hookwarden}
@@ -122,10 +128,11 @@ want() {
 server_cmd() {
   SKIP="" CMD=()
   case $1 in
-    hookwarden | hookwarden-nolabel)
+    hookwarden | hookwarden-nolabel | hookwarden-warn)
       [ -x "$HW_BIN" ] || { SKIP="$HW_BIN not built (make all)"; return; }
       CMD=("$HW_BIN" serve --tls-cert-file "$CERT" --tls-private-key-file "$KEY"
-           --bind-address 127.0.0.1 --port "$2" --log-level warn)
+           --bind-address 127.0.0.1 --port "$2")
+      [ "$1" = hookwarden-warn ] && CMD+=(--log-level warn)
       # Optional flags, used only when this build has them (see hw_flags).
       [ -n "$HW_GRACE" ] && CMD+=(--shutdown-grace-period 0)
       [ -n "$HW_CONNLIMIT" ] && [ $(($3 + 64)) -gt "$HW_CONNLIMIT" ] &&
@@ -310,13 +317,13 @@ fi
 
 if [ "$MODE" = scaling ] || [ "$MODE" = all ]; then
   scaling_plan
-  RUNS=$(( ${#PLAN[@]} * ROUNDS ))
+  RUNS=$(( ${#PLAN[@]} * SCALE_ROUNDS ))
   maxc=0; for c in $SCALE_CONNS $SCALE_BODY_CONNS; do [ "$c" -gt "$maxc" ] && maxc=$c; done
   raise_nofile "$maxc"
   log "scaling: $SCALE_SERVER, $RUNS runs, about $((RUNS * PER_RUN / 60 + 1)) min"
   : >"$BENCH_DIR/results-scaling.tsv"; : >"$BENCH_DIR/plan-scaling.tsv"
   RUN_NO=0
-  for ROUND in $(seq "$ROUNDS"); do
+  for ROUND in $(seq "$SCALE_ROUNDS"); do
     for p in "${PLAN[@]}"; do
       IFS='|' read -r scen conns body <<<"$p"
       [ "$ROUND" = 1 ] && printf '%s\t%s\t%s\t%s\n' "$scen" "$SCALE_SERVER" "$(stat -c %s "$body")" "$conns" >>"$BENCH_DIR/plan-scaling.tsv"
@@ -334,7 +341,8 @@ log "done in $(( $(date +%s) - T0 )) s"
 for m in main scaling; do
   [ -s "$BENCH_DIR/plan-$m.tsv" ] || continue
   [ "$MODE" = all ] || [ "$MODE" = "$m" ] || continue
-  ROUNDS=$ROUNDS SCALE_RATE=$SCALE_RATE python3 "$HERE/table.py" "$m" "$BENCH_DIR" >>"$TABLE" || exit 1
+  r=$ROUNDS; [ "$m" = scaling ] && r=$SCALE_ROUNDS
+  ROUNDS=$r SCALE_RATE=$SCALE_RATE python3 "$HERE/table.py" "$m" "$BENCH_DIR" >>"$TABLE" || exit 1
   echo >>"$TABLE"
 done
 cat "$TABLE"

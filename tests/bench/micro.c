@@ -1,16 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * micro: the handler alone, in a loop, on one AdmissionReview body; prints
- * microseconds per request, then nanoseconds per metrics update. For profiles (perf, callgrind) of the request
- * path without TLS or HTTP in the way; `make bench-micro` runs it.
+ * microseconds per request without and then with the per-request memory
+ * budget (jansson's allocator hooks and arena, as the server runs it), then
+ * nanoseconds per metrics update. For profiles (perf, callgrind) of the
+ * request path without TLS or HTTP in the way; `make bench-micro` runs it.
  *   usage: micro BODY.json [ITERATIONS] [POLICY.json]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "hookwarden/budget.h"
 #include "hookwarden/handler.h"
 #include "hookwarden/metrics.h"
+
+static double
+us_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e6 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e3;
+}
 
 int
 main(int argc, char **argv)
@@ -43,10 +55,18 @@ main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < n; i++)
         hw_handler_mutate(p, body, (size_t)len, &res);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("%.2f us per request over %ld requests (%ld bytes)\n",
-           ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / (double)n,
-           n, len);
+    printf("%.2f us per request over %ld requests (%ld bytes)\n", us_since(&t0) / (double)n, n, len);
+    /* As the server calls it: under the request's memory budget. */
+    hw_budget_install();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) {
+        struct hw_budget b;
+
+        hw_budget_begin(&b, 8u << 20);
+        hw_handler_mutate(p, body, (size_t)len, &res);
+        hw_budget_end(&b);
+    }
+    printf("%.2f us per request with the memory budget, as the server runs it\n", us_since(&t0) / (double)n);
     /* What counting one request costs: the metrics call the server makes. */
     hw_handler_mutate(p, body, (size_t)len, &res);
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -10,9 +10,11 @@
 #                    (after a ${WARMUP}s warm-up run)          -> req/s, p50, p99
 #   2. fixed rate  : h2load --h1 -c$RATE_CLIENTS, $RATE req/s in total for
 #                    ${RATE_DURATION}s, keep-alive, POST $BODY  -> p50, p99
-#   3. server      : peak RSS (sum of VmHWM over the process tree), CPU used
-#                    during run 1 (% of one core, and CPU-us per request), the
-#                    busiest threads' CPU% (to spot thread-pool imbalance)
+#   3. server      : idle RSS (sum of VmRSS over the process tree once it has
+#                    answered its first request, before the load), peak RSS
+#                    (sum of VmHWM), CPU used during run 1 (% of one core, and
+#                    CPU-us per request), the busiest threads' CPU% (to spot
+#                    thread-pool imbalance)
 # then stops the server (SIGTERM to its PID, SIGKILL after 5 s).
 #
 # Prints a human line plus a "RESULT k=v ..." line, appends a row to $RESULTS.
@@ -86,13 +88,15 @@ proc_ticks() {
   done
   echo $sum
 }
-peak_rss_kib() {
+# rss_kib VmHWM|VmRSS: summed over the process tree
+rss_kib() {
   local p sum=0 v
   for p in $(tree "$SPID"); do
-    v=$(awk '/^VmHWM:/{print $2}' /proc/"$p"/status 2>/dev/null); sum=$((sum + ${v:-0}))
+    v=$(awk -v k="$1:" '$1 == k {print $2}' /proc/"$p"/status 2>/dev/null); sum=$((sum + ${v:-0}))
   done
   echo $sum
 }
+peak_rss_kib() { rss_kib VmHWM; }
 stop_server() {
   [ -n "${SPID:-}" ] || return 0
   local pids; pids=$(tree "$SPID")
@@ -119,6 +123,9 @@ for _ in $(seq 100); do
 done
 [ "$code" = 200 ] || { echo "run.sh: $URL never answered 200 (last: $code)" >&2; cat "$TMP/server.log" >&2; exit 1; }
 RESP_BYTES=$(stat -c %s "$TMP/probe")
+# Idle: started, one request answered, nothing else going on.
+sleep 0.5
+IDLE_RSS=$(rss_kib VmRSS)
 
 WRK=(env OPENSSL_CONF="$HERE/client-openssl.cnf" BODY="$BODY" "${CL[@]}"
      wrk --timeout 5s -t"$THREADS" -c"$CONNS" -s "$HERE/post.lua")
@@ -169,12 +176,13 @@ RSS=$(peak_rss_kib)
 stop_server
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
-printf '%-24s %9.0f req/s  p50 %6s ms  p99 %6s ms | @%4s/s p50 %6s ms p99 %6s ms | RSS %6.1f MiB | srv CPU %3s%% (%s us/req; threads %s) wrk CPU %s%% | err %s/%s resp %sB\n' \
+printf '%-24s %9.0f req/s  p50 %6s ms  p99 %6s ms | @%4s/s p50 %6s ms p99 %6s ms | RSS idle %5.1f peak %5.1f MiB | srv CPU %3s%% (%s us/req; threads %s) wrk CPU %s%% | err %s/%s resp %sB\n' \
   "$NAME" "$RPS" "$(ms "$P50")" "$(ms "$P99")" "$RATE_RPS" "$(ms "$RP50")" "$(ms "$RP99")" \
-  "$(awk -v k="$RSS" 'BEGIN{print k/1024}')" "$CPU_PCT" "$CPU_US" "$THREADS_PCT" "$CLIENT_PCT" "$ERRS" "$RBAD" "$RESP_BYTES"
-echo "RESULT name=$NAME rps=$RPS p50_us=$P50 p99_us=$P99 rate_rps=$RATE_RPS rate_p50_us=$RP50 rate_p99_us=$RP99 peak_rss_kib=$RSS srv_cpu_pct=$CPU_PCT srv_cpu_us_per_req=$CPU_US threads_cpu_pct=$THREADS_PCT client_cpu_pct=$CLIENT_PCT errors=$ERRS rate_errors=$RBAD resp_bytes=$RESP_BYTES"
-[ -s "$RESULTS" ] || printf 'time\tname\ttag\trps\tp50_us\tp99_us\trate_rps\trate_p50_us\trate_p99_us\tpeak_rss_kib\tsrv_cpu_pct\tsrv_cpu_us_per_req\tthreads_cpu_pct\tclient_cpu_pct\terrors\trate_errors\tresp_bytes\tthreads\tconns\tduration\tbody\tserver_cpus\tclient_cpus\tcmd\n' >"$RESULTS"
-printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  "$(awk -v k="$IDLE_RSS" 'BEGIN{print k/1024}')" "$(awk -v k="$RSS" 'BEGIN{print k/1024}')" \
+  "$CPU_PCT" "$CPU_US" "$THREADS_PCT" "$CLIENT_PCT" "$ERRS" "$RBAD" "$RESP_BYTES"
+echo "RESULT name=$NAME rps=$RPS p50_us=$P50 p99_us=$P99 rate_rps=$RATE_RPS rate_p50_us=$RP50 rate_p99_us=$RP99 peak_rss_kib=$RSS idle_rss_kib=$IDLE_RSS srv_cpu_pct=$CPU_PCT srv_cpu_us_per_req=$CPU_US threads_cpu_pct=$THREADS_PCT client_cpu_pct=$CLIENT_PCT errors=$ERRS rate_errors=$RBAD resp_bytes=$RESP_BYTES"
+[ -s "$RESULTS" ] || printf 'time\tname\ttag\trps\tp50_us\tp99_us\trate_rps\trate_p50_us\trate_p99_us\tpeak_rss_kib\tsrv_cpu_pct\tsrv_cpu_us_per_req\tthreads_cpu_pct\tclient_cpu_pct\terrors\trate_errors\tresp_bytes\tthreads\tconns\tduration\tbody\tserver_cpus\tclient_cpus\tcmd\tidle_rss_kib\n' >"$RESULTS"
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
   "$(date -Is)" "$NAME" "$TAG" "$RPS" "$P50" "$P99" "$RATE_RPS" "$RP50" "$RP99" "$RSS" "$CPU_PCT" "$CPU_US" \
   "$THREADS_PCT" "$CLIENT_PCT" "$ERRS" "$RBAD" "$RESP_BYTES" "$THREADS" "$CONNS" "$DURATION" "$(basename "$BODY")" \
-  "${SERVER_CPUS:--}" "${CLIENT_CPUS:--}" "$*" >>"$RESULTS"
+  "${SERVER_CPUS:--}" "${CLIENT_CPUS:--}" "$*" "$IDLE_RSS" >>"$RESULTS"

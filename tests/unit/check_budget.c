@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * budget: jansson's allocations charged to the thread's current budget,
- * refused past it, and nobody else's business.
+ * refused past it, and nobody else's business; the arena small blocks
+ * come from is reused only once nothing in it is alive.
  */
 #include <check.h>
 #include <jansson.h>
@@ -11,6 +12,15 @@
 #include <string.h>
 
 #include "hookwarden/budget.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 /* {"k0":"","k1":"",...}: n small values, far more memory than bytes. */
 static char *
@@ -117,6 +127,41 @@ START_TEST(test_budget_is_the_calling_threads_only)
 }
 END_TEST
 
+/* A value kept past its request (nothing here does; a bug might) stays
+ * intact while later requests allocate and free around it, and the arena
+ * starts over once it goes. */
+START_TEST(test_budget_arena_keeps_a_value_that_outlives_its_request)
+{
+    struct hw_budget b;
+    json_t *kept, *v;
+    size_t live;
+
+    hw_budget_begin(&b, 1u << 20);
+    kept = json_pack("{s:s, s:[i, i]}", "name", "kept-across-requests", "n", 1, 2);
+    hw_budget_end(&b);
+    ck_assert_ptr_nonnull(kept);
+    /* Under valgrind the arena is off (memcheck sees every block): live
+     * stays 0 and only the value's survival is checked. */
+    live = hw_budget_arena_live();
+    for (int round = 0; round < 50; round++) {
+        hw_budget_begin(&b, 1u << 20);
+        v = json_pack("{s:s, s:s, s:[s, s]}", "a", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "b",
+                      "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", "c", "z", "w");
+        ck_assert_ptr_nonnull(v);
+        json_decref(v);
+        hw_budget_end(&b);
+        ck_assert_uint_eq(b.used, 0);
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(kept, "name")), "kept-across-requests");
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(kept, "n"), 1)), 2);
+    ck_assert_uint_eq(hw_budget_arena_live(), live);
+    if (!RUNNING_ON_VALGRIND)
+        ck_assert_uint_gt(live, 0);
+    json_decref(kept);  /* after its budget: freed, not charged */
+    ck_assert_uint_eq(hw_budget_arena_live(), 0);
+}
+END_TEST
+
 Suite *hw_suite_budget(void);
 
 Suite *
@@ -130,6 +175,7 @@ hw_suite_budget(void)
     tcase_add_test(tc, test_budget_counts_a_parse_within_the_limit_and_its_release);
     tcase_add_test(tc, test_budget_charges_nothing_outside_a_budget_and_frees_older_values_safely);
     tcase_add_test(tc, test_budget_is_the_calling_threads_only);
+    tcase_add_test(tc, test_budget_arena_keeps_a_value_that_outlives_its_request);
     suite_add_tcase(s, tc);
     return s;
 }

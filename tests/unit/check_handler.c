@@ -3,7 +3,9 @@
  * handler: golden cases. Each tests/data/review/<case>/ holds request.json,
  * an optional policy.json and expected.json: the HTTP status and the body,
  * with response.patch shown decoded. They are compared as JSON. To write a
- * new case's expected.json, run with HW_GOLDEN_WRITE=1 and review it.
+ * new case's expected.json, run with HW_GOLDEN_WRITE=1 and review it. Each
+ * is answered under a memory budget, as the server does, and must leave no
+ * JSON value behind in the budget's arena.
  */
 #include <check.h>
 #include <dirent.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hookwarden/budget.h"
 #include "hookwarden/handler.h"
 #include "testutil.h"
 
@@ -95,6 +98,7 @@ START_TEST(test_handler_golden_case)
 {
     char dir[400], path[600];
     struct hw_response res = {0};
+    struct hw_budget budget;
     struct hw_policy *p;
     json_t *body, *resp, *actual, *expected;
     size_t len;
@@ -105,7 +109,12 @@ START_TEST(test_handler_golden_case)
     snprintf(path, sizeof(path), "%s/request.json", dir);
     request = tu_read(path, &len);
     ck_assert_ptr_nonnull(request);
+    hw_budget_install();
+    hw_budget_begin(&budget, 64u << 20);
     hw_handler_mutate(p, request, len, &res);
+    hw_budget_end(&budget);
+    ck_assert_uint_eq(hw_budget_arena_live(), 0);
+    ck_assert_uint_eq(budget.used, 0);
     body = json_loadb(res.body, res.body_len, 0, NULL);
     ck_assert_msg(body != NULL, "%s: body is not JSON", cases[_i]);
     resp = json_object_get(body, "response");

@@ -258,19 +258,24 @@ START_TEST(test_reload_adopts_a_changed_policy_and_keeps_the_old_one_when_broken
     struct hw_error err = {0};
     struct hw_reload *r = new_reload(&pair, &err);
     struct hw_policy *p0, *p1, *p2;
+    unsigned long g0, g1;
 
     hw_certs_pair_clear(&pair);
     p0 = hw_reload_policy(r);
+    g0 = hw_reload_policy_generation(r);
     write_file("policy.json", "{\"rules\":{\"ttl-after-finished\":\"warn\"}}\n");
     hw_reload_poll(r);
     p1 = hw_reload_policy(r);
+    g1 = hw_reload_policy_generation(r);
     ck_assert_ptr_ne(p0, p1);
+    ck_assert_uint_ne(g0, g1);  /* readers that keep a snapshot take the new one */
     write_file("policy.json", "{\"rules\":");
     capture_begin();
     hw_reload_poll(r);
     free(capture_end());
     p2 = hw_reload_policy(r);
     ck_assert_ptr_eq(p1, p2);
+    ck_assert_uint_eq(hw_reload_policy_generation(r), g1);
     hw_policy_unref(p0);
     hw_policy_unref(p1);
     hw_policy_unref(p2);

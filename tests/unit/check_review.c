@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hookwarden/policy.h"
 #include "hookwarden/review.h"
 #include "testutil.h"
+
+/* The fast decoder's table as the webhook uses it: built from the policy's
+ * declaration of what it reads. */
+#define PLAN hw_policy_read_plan(NULL)
 
 #define REQ(body) "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":" body "}"
 #define JOB "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"m\"}}"
@@ -69,7 +74,7 @@ START_TEST(test_review_decode_accepts_or_names_the_problem)
     /* Both decoders: the fast skeleton (_i even) and jansson's full parse. */
     unsigned mode = _i % 2 ? HW_REVIEW_FULL : 0;
     const char *body = decode_cases[_i / 2].body;
-    int rc = hw_review_decode(body, strlen(body), mode, &rv, &err);
+    int rc = hw_review_decode(body, strlen(body), PLAN, mode, &rv, &err);
 
     if (decode_cases[_i / 2].error == NULL) {
         ck_assert_msg(rc == 0, "case %d refused: %s", _i / 2, err.msg);
@@ -93,7 +98,7 @@ START_TEST(test_review_refuses_a_raw_nul_byte_anywhere)
     struct hw_error err = {0};
 
     for (unsigned mode = 0; mode <= HW_REVIEW_FULL; mode += HW_REVIEW_FULL) {
-        ck_assert_int_eq(hw_review_decode(body, sizeof(body) - 1, mode, &rv, &err), -1);
+        ck_assert_int_eq(hw_review_decode(body, sizeof(body) - 1, PLAN, mode, &rv, &err), -1);
         ck_assert_int_eq(err.code, HW_EINVAL);
         ck_assert_msg(strstr(err.msg, "a NUL byte at offset") != NULL, "%s", err.msg);
         memset(&err, 0, sizeof(err));
@@ -112,7 +117,7 @@ START_TEST(test_review_decodes_the_fields_the_policy_needs_from_a_real_review)
     snprintf(path, sizeof(path), "%s/reviews/create-dryrun-temporal-v1.json", HW_TEST_DATA);
     body = tu_read(path, &len);
     ck_assert_ptr_nonnull(body);
-    ck_assert_int_eq(hw_review_decode(body, len, 0, &rv, &err), 0);
+    ck_assert_int_eq(hw_review_decode(body, len, PLAN, 0, &rv, &err), 0);
     ck_assert_int_eq(rv.version, HW_REVIEW_V1);
     ck_assert_int_eq(rv.operation, HW_OP_CREATE);
     ck_assert_str_eq(rv.group, "batch");
@@ -133,7 +138,8 @@ START_TEST(test_review_decodes_the_stored_object_on_update)
 {
     static const char *const paths[][4] = {
         {"spec", "template", "spec", "restartPolicy"}, {"spec", "template", "spec", "imagePullSecrets"},
-        {"metadata", "labels", NULL, NULL}, {"metadata", "annotations", NULL, NULL},
+        {"metadata", "labels", NULL, NULL}, {"metadata", "annotations", "helm.sh/hook", NULL},
+        {"metadata", "annotations", "helm.sh/hook-delete-policy", NULL},
         {"spec", "backoffLimit", NULL, NULL},
     };
     struct hw_review fast, full;
@@ -141,8 +147,8 @@ START_TEST(test_review_decodes_the_stored_object_on_update)
     char *body = tu_read("reviews/update-airflow-v1.json", &len);
 
     ck_assert_ptr_nonnull(body);
-    ck_assert_int_eq(hw_review_decode(body, len, 0, &fast, NULL), 0);
-    ck_assert_int_eq(hw_review_decode(body, len, HW_REVIEW_FULL, &full, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, len, PLAN, 0, &fast, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, len, NULL, 0, &full, NULL), 0);
     ck_assert_ptr_nonnull(fast.old_object);
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         const json_t *a = fast.old_object, *b = full.old_object;
@@ -161,12 +167,78 @@ START_TEST(test_review_decodes_the_stored_object_on_update)
 }
 END_TEST
 
+/* The skeleton holds the declared paths and their parents, nothing else. */
+START_TEST(test_review_fast_decode_builds_only_the_declared_paths)
+{
+    static const struct hw_review_path paths[] = {
+        {{"metadata", "annotations", "a/b"}, 0}, {{"metadata", "labels"}, 0},
+        {{"spec", "template", "spec", "containers"}, HW_REVIEW_NEED_CONTAINERS},
+    };
+    const char *body = REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":"
+                           "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"m\","
+                           "\"uid\":\"x\",\"labels\":{\"l1\":\"1\",\"l2\":\"2\"},\"annotations\":"
+                           "{\"a/b\":\"1\",\"c\":\"2\"}},\"spec\":{\"parallelism\":1,\"template\":"
+                           "{\"spec\":{\"containers\":[{}],\"volumes\":[]}}}}}");
+    struct hw_review_plan plan;
+    struct hw_review rv;
+    struct hw_error err = {0};
+    const json_t *meta, *pod;
+
+    ck_assert_int_eq(hw_review_plan_build(&plan, paths, 3, &err), 0);
+    for (unsigned need = 0; need <= HW_REVIEW_NEED_CONTAINERS; need++) {
+        ck_assert_int_eq(hw_review_decode(body, strlen(body), &plan, need, &rv, &err), 0);
+        meta = json_object_get(rv.object, "metadata");
+        ck_assert_uint_eq(json_object_size(meta), 3);  /* name (review.c's own), labels, annotations */
+        ck_assert_uint_eq(json_object_size(json_object_get(meta, "labels")), 2);
+        ck_assert_uint_eq(json_object_size(json_object_get(meta, "annotations")), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(meta, "annotations"), "a/b")),
+                         "1");
+        ck_assert_uint_eq(json_object_size(json_object_get(rv.object, "spec")), 1);
+        pod = json_object_get(json_object_get(json_object_get(rv.object, "spec"), "template"), "spec");
+        ck_assert_uint_eq(json_object_size(pod), need);  /* containers only when needed */
+        hw_review_clear(&rv);
+    }
+}
+END_TEST
+
+/* A declaration that cannot be one table is refused, naming why. */
+START_TEST(test_review_plan_refuses_paths_that_overlap_or_overflow)
+{
+    static const struct hw_review_path below[] = {{{"metadata", "labels"}, 0},
+                                                  {{"metadata", "labels", "x"}, 0}};
+    static const struct hw_review_path above[] = {{{"metadata", "labels", "x"}, 0},
+                                                  {{"metadata", "labels"}, 0}};
+    static const struct hw_review_path empty[] = {{{NULL}, 0}};
+    static const struct hw_review_path deep[] = {{{"a", "b", "c", "d", "e", "f"}, 0}};
+    struct hw_review_path many[HW_SCAN_MAX_FIELDS];
+    static char names[HW_SCAN_MAX_FIELDS][16];
+    struct hw_review_plan plan;
+    struct hw_error err = {0};
+
+    ck_assert_int_eq(hw_review_plan_build(&plan, below, 2, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "goes on below"));
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_eq(hw_review_plan_build(&plan, above, 2, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "ends where another goes on"));
+    ck_assert_int_eq(hw_review_plan_build(&plan, empty, 1, NULL), -1);
+    ck_assert_int_eq(hw_review_plan_build(&plan, deep, 1, NULL), -1);
+    for (int i = 0; i < HW_SCAN_MAX_FIELDS; i++) {
+        snprintf(names[i], sizeof(names[i]), "k%d", i);
+        many[i] = (struct hw_review_path){{names[i]}, 0};
+    }
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_eq(hw_review_plan_build(&plan, many, HW_SCAN_MAX_FIELDS / 2, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "decoder fields"));
+    ck_assert_ptr_nonnull(hw_policy_read_plan(NULL));
+}
+END_TEST
+
 START_TEST(test_review_derives_kind_from_the_object_when_request_kind_is_absent)
 {
     const char *body = REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}");
     struct hw_review rv;
 
-    ck_assert_int_eq(hw_review_decode(body, strlen(body), 0, &rv, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), PLAN, 0, &rv, NULL), 0);
     ck_assert_str_eq(rv.group, "batch");
     ck_assert_str_eq(rv.kind_version, "v1");
     ck_assert_str_eq(rv.kind, "Job");
@@ -186,7 +258,7 @@ encode(const char *version, const struct hw_answer *ans)
     snprintf(body, sizeof(body),
              "{\"apiVersion\":\"%s\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"a\\\"b\","
              "\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}}", version);
-    ck_assert_int_eq(hw_review_decode(body, strlen(body), 0, &rv, NULL), 0);
+    ck_assert_int_eq(hw_review_decode(body, strlen(body), PLAN, 0, &rv, NULL), 0);
     hw_buf_init(&out, 0);
     ck_assert_int_eq(hw_review_encode(&rv, ans, &out, NULL), 0);
     j = json_loads(out.data, 0, NULL);
@@ -278,6 +350,8 @@ hw_suite_review(void)
     tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
     tcase_add_test(tc, test_review_decodes_the_stored_object_on_update);
     tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
+    tcase_add_test(tc, test_review_fast_decode_builds_only_the_declared_paths);
+    tcase_add_test(tc, test_review_plan_refuses_paths_that_overlap_or_overflow);
     tcase_add_loop_test(tc, test_review_answers_in_the_version_received_with_uid_echoed, 0, 2);
     tcase_add_loop_test(tc, test_review_sends_patch_as_padded_base64_with_patch_type, 0, 4);
     tcase_add_test(tc, test_review_denial_carries_status_code_message_and_warnings);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hookwarden/handler.h"
+#include "hookwarden/policy.h"
 #include "hookwarden/scan.h"
 #include "testutil.h"
 
@@ -80,9 +81,40 @@ START_TEST(test_scan_declines_nesting_past_its_limit)
 }
 END_TEST
 
+/* Strings are scanned eight bytes at a time: every kind of byte, at every
+ * position within and across two words, gets jansson's verdict. */
+START_TEST(test_scan_judges_each_byte_wherever_it_falls_in_a_word)
+{
+    static const char *const inner[] = {"\\n", "\\u00e9", "\\", "\x01", "\x1f", " ", "\x7f",
+                                        "\xc3\xa9", "\xc3", "\xe2\x82\xac", "\xed\xa0\x80",
+                                        "\"", "\xff", "\\x"};
+    char text[64];
+    long checked = 0;
+
+    for (size_t k = 0; k < sizeof(inner) / sizeof(inner[0]); k++) {
+        for (int before = 0; before <= 17; before++) {
+            for (int after = 0; after <= 9; after += 3) {
+                int n = snprintf(text, sizeof(text), "\"%.*s%s%.*s\"", before, "abcdefghijklmnopq",
+                                 inner[k], after, "rstuvwxyz");
+                json_t *j = json_loadb(text, (size_t)n, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
+
+                ck_assert_msg(hw_scan_validate(text, (size_t)n) == (j != NULL ? 0 : -1),
+                              "%s: scanner %d, jansson %s", text, hw_scan_validate(text, (size_t)n),
+                              j != NULL ? "accepts" : "refuses");
+                json_decref(j);
+                checked++;
+            }
+        }
+    }
+    ck_assert_int_eq(checked, 14 * 18 * 4);
+}
+END_TEST
+
 /* ---- the differential ---- */
 
-static struct hw_policy *policies[3];
+/* The differential's three, and for the read set a fourth that enforces
+ * every setting (the hook weight too) and warns on every rule. */
+static struct hw_policy *policies[4];
 static long compared, corrupted;
 
 static void
@@ -270,24 +302,228 @@ START_TEST(test_scan_fast_decode_answers_like_jansson_on_reviews_and_goldens)
 }
 END_TEST
 
+/* ---- the read set: the policy reads only what it declares ---- */
+
+/* What review.c reads in an object itself, beside the policy's declaration. */
+static const struct hw_review_path review_reads[] = {
+    {{"apiVersion"}, 0}, {{"kind"}, 0}, {{"metadata", "name"}, 0},
+};
+
+/* Member key of the object at prefix[0..depth): 2 declared whole, 1 on the
+ * way to a declared path, 0 not declared. */
+static int
+declared(const char *const *prefix, size_t depth, const char *key)
+{
+    size_t n_policy, best = 0;
+    const struct hw_review_path *policy = hw_policy_reads(&n_policy);
+
+    for (size_t i = 0; i < n_policy + 3; i++) {
+        const char *const *name = i < n_policy ? policy[i].name : review_reads[i - n_policy].name;
+        size_t k = 0;
+
+        while (k < depth && name[k] != NULL && strcmp(name[k], prefix[k]) == 0)
+            k++;
+        if (k == depth && name[depth] != NULL && strcmp(name[depth], key) == 0)
+            best = name[depth + 1] == NULL ? 2 : best > 1 ? best : 1;
+    }
+    return (int)best;
+}
+
+/* Every member of obj that no declared path reaches is dropped (drop) or
+ * replaced by a value of another type, and every object on the way gets a
+ * member no path names: what the policy reads must not change. */
+static void
+chaff(json_t *obj, const char **prefix, size_t depth, int drop)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+
+    if (!json_is_object(obj))
+        return;
+    json_object_foreach_safe(obj, tmp, key, v) {
+        int d = declared(prefix, depth, key);
+
+        if (d == 1 && depth + 1 < HW_REVIEW_PATH_MAX) {
+            prefix[depth] = key;
+            chaff(v, prefix, depth + 1, drop);
+        } else if (d == 0 && drop) {
+            json_object_del(obj, key);
+        } else if (d == 0) {
+            json_object_set_new(obj, key, json_is_string(v) ? json_integer(7) : json_string("chaff"));
+        }
+    }
+    if (!drop)
+        json_object_set_new(obj, "hookwarden-chaff", json_pack("{s:[i]}", "x", 1));
+}
+
+static long chaffed;
+
+/* Without request.namespace and request.name, and with a generateName for
+ * the objects' name: the policy then names the Job from the object. */
+static void
+bare(json_t *root)
+{
+    json_t *req = json_object_get(root, "request");
+    const char *which[] = {"object", "oldObject"};
+
+    json_object_del(req, "namespace");
+    json_object_del(req, "name");
+    for (int i = 0; i < 2; i++) {
+        json_t *meta = json_object_get(json_object_get(req, which[i]), "metadata");
+
+        if (json_is_object(meta)) {
+            json_object_del(meta, "name");
+            json_object_set_new(meta, "generateName", json_string("migrate-"));
+            if (json_object_get(meta, "namespace") == NULL)
+                json_object_set_new(meta, "namespace", json_string("from-the-object"));
+        }
+    }
+}
+
+/* The review's answers with its objects as sent and chaffed both ways agree
+ * (as sent, and bare). */
+static void
+same_answer_chaffed_as(json_t *root, const char *what)
+{
+    char *orig = json_dumps(root, JSON_COMPACT), *text;
+
+    for (int drop = 0; drop < 2; drop++) {
+        json_t *c = json_deep_copy(root), *creq = json_object_get(c, "request");
+        const char *prefix[HW_REVIEW_PATH_MAX];
+
+        chaff(json_object_get(creq, "object"), prefix, 0, drop);
+        chaff(json_object_get(creq, "oldObject"), prefix, 0, drop);
+        text = json_dumps(c, JSON_COMPACT);
+        for (int i = 0; i < 4; i++) {
+            struct hw_response a = {0}, b = {0};
+
+            hw_handler_mutate_with(policies[i], orig, strlen(orig), HW_REVIEW_FULL, &a);
+            hw_handler_mutate_with(policies[i], text, strlen(text), HW_REVIEW_FULL, &b);
+            ck_assert_msg(a.status == b.status && a.body_len == b.body_len &&
+                              memcmp(a.body, b.body, a.body_len) == 0,
+                          "%s (policy %d, %s): an undeclared path changed the answer:\n%.*s\n%.*s", what,
+                          i, drop ? "dropped" : "retyped", (int)a.body_len, a.body, (int)b.body_len, b.body);
+            hw_response_clear(&a);
+            hw_response_clear(&b);
+            chaffed++;
+        }
+        free(text);
+        json_decref(c);
+    }
+    free(orig);
+}
+
+static void
+same_answer_chaffed(const char *body, size_t len, const char *what)
+{
+    json_t *root = json_loadb(body, len, 0, NULL);
+
+    if (json_is_object(json_object_get(root, "request"))) {
+        same_answer_chaffed_as(root, what);
+        bare(root);
+        same_answer_chaffed_as(root, what);
+    }
+    json_decref(root);
+}
+
+START_TEST(test_policy_decisions_ignore_every_undeclared_path)
+{
+    static const char *const files[] = {"reviews/create-airflow-v1.json", "reviews/update-airflow-v1.json",
+                                        "reviews/create-dryrun-temporal-v1.json", "bench/review-4k.json"};
+    char path[8192];
+    struct dirent *e;
+    DIR *d;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *body;
+
+        snprintf(path, sizeof(path), "%s/%s", HW_TEST_DATA, files[i]);
+        body = tu_read(path, &len);
+        ck_assert_ptr_nonnull(body);
+        same_answer_chaffed(body, len, files[i]);
+        free(body);
+    }
+    d = opendir(HW_TEST_DATA "/review");
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t len;
+        char *body;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/review/%s/request.json", HW_TEST_DATA, e->d_name);
+        body = tu_read(path, &len);
+        if (body != NULL)
+            same_answer_chaffed(body, len, path);
+        free(body);
+    }
+    closedir(d);
+    d = opendir(HW_TEST_DATA "/jobs");
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        json_t *job, *labels;
+        char *body;
+
+        if (strstr(e->d_name, ".json") == NULL)
+            continue;
+        snprintf(path, sizeof(path), "%s/jobs/%s", HW_TEST_DATA, e->d_name);
+        job = tu_json(path);
+        labels = json_object_get(json_object_get(job, "metadata"), "labels");
+        if (!json_is_object(labels))
+            json_object_set_new(json_object_get(job, "metadata"), "labels", labels = json_object());
+        json_object_set_new(labels, "hookwarden.io/migration", json_string("true"));
+        body = tu_review(job, "CREATE", "admission.k8s.io/v1", NULL);
+        same_answer_chaffed(body, strlen(body), path);
+        free(body);
+        body = tu_review(job, "UPDATE", "admission.k8s.io/v1", job);
+        same_answer_chaffed(body, strlen(body), path);
+        free(body);
+        /* What no chart here has: a sidecar and a hook weight. */
+        json_array_append_new(json_object_get(json_object_get(json_object_get(json_object_get(
+                                  job, "spec"), "template"), "spec"), "containers"),
+                              json_pack("{s:s, s:s}", "name", "istio-proxy", "image", "istio/proxyv2"));
+        json_object_set_new(json_object_get(job, "metadata"), "annotations",
+                            json_pack("{s:s}", "helm.sh/hook-weight", "3"));
+        body = tu_review(job, "CREATE", "admission.k8s.io/v1", NULL);
+        same_answer_chaffed(body, strlen(body), path);
+        free(body);
+        json_decref(job);
+    }
+    closedir(d);
+    ck_assert_int_ge(chaffed, 500);
+}
+END_TEST
+
 static void
 setup(void)
 {
     char *example = tu_read(HW_TEST_DATA "/../../docs/policy-example.json", NULL);
     const char *sidecar = "{\"rules\":{\"long-lived-sidecar\":\"deny\",\"not-a-hook\":\"deny\"},"
                           "\"imagePullSecrets\":{\"names\":[\"a\",\"b\"]}}";
+    const char *busy =
+        "{\"hook\":{\"events\":{\"mode\":\"enforce\",\"value\":\"pre-install\"},"
+        "\"deletePolicy\":{\"mode\":\"enforce\",\"value\":\"hook-succeeded\"},"
+        "\"weight\":{\"mode\":\"enforce\",\"value\":\"-5\"}},"
+        "\"job\":{\"backoffLimit\":{\"mode\":\"enforce\",\"value\":1},"
+        "\"activeDeadlineSeconds\":{\"mode\":\"enforce\",\"value\":240},"
+        "\"ttlSecondsAfterFinished\":{\"mode\":\"enforce\",\"value\":30}},"
+        "\"rules\":{\"not-a-hook\":\"warn\",\"unknown-hook-value\":\"warn\",\"delete-policy\":\"warn\","
+        "\"long-lived-sidecar\":\"warn\"}}";
 
     policies[0] = hw_policy_new_default(NULL, NULL);
     policies[1] = hw_policy_parse(example, strlen(example), "example", NULL, NULL);
     policies[2] = hw_policy_parse(sidecar, strlen(sidecar), "sidecar", NULL, NULL);
-    ck_assert(policies[0] && policies[1] && policies[2]);
+    policies[3] = hw_policy_parse(busy, strlen(busy), "busy", NULL, NULL);
+    ck_assert(policies[0] && policies[1] && policies[2] && policies[3]);
     free(example);
 }
 
 static void
 teardown(void)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         hw_policy_unref(policies[i]);
 }
 
@@ -303,11 +539,13 @@ hw_suite_scan(void)
     tcase_add_loop_test(tc, test_scan_accepts_only_what_jansson_reads_the_same, 0,
                         sizeof(scan_cases) / sizeof(scan_cases[0]));
     tcase_add_test(tc, test_scan_declines_nesting_past_its_limit);
+    tcase_add_test(tc, test_scan_judges_each_byte_wherever_it_falls_in_a_word);
     tcase_add_test(tc, test_scan_accepts_every_real_shaped_review);
     tcase_add_checked_fixture(diff, setup, teardown);
     tcase_set_timeout(diff, 600);
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_every_fixture);
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_reviews_and_goldens);
+    tcase_add_test(diff, test_policy_decisions_ignore_every_undeclared_path);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, diff);
     return s;

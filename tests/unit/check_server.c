@@ -9,7 +9,9 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,7 @@ start(struct hw_server_options *o)
     o->bind_address = "127.0.0.1";
     o->port = 0;
     o->threads = o->threads ? o->threads : 1;
-    o->policy = test_policy;
+    o->policy = o->policy ? o->policy : test_policy;
     o->ready = test_ready;
     s = hw_server_start(o, &pair, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
@@ -191,6 +193,58 @@ START_TEST(test_server_decides_with_the_policy_its_source_gives)
 }
 END_TEST
 
+static struct hw_policy *_Atomic current;
+static _Atomic unsigned long generation;
+
+static struct hw_policy *
+current_policy(void *ctx)
+{
+    (void)ctx;
+    return hw_policy_ref(atomic_load(&current));
+}
+
+static unsigned long
+current_generation(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&generation);
+}
+
+/* With a generation, a worker keeps its snapshot between requests and
+ * takes the source's new one once the generation changes. */
+START_TEST(test_server_keeps_its_policy_until_the_source_generation_changes)
+{
+    static const char off[] = "{\"hook\":{\"events\":{\"mode\":\"off\",\"value\":\"pre-install\"},"
+                              "\"deletePolicy\":{\"mode\":\"off\",\"value\":\"hook-failed\"}},"
+                              "\"restartPolicy\":{\"mode\":\"off\",\"value\":\"Never\"}}";
+    struct hw_policy *quiet = hw_policy_parse(off, strlen(off), "off", NULL, NULL);
+    struct hw_server_options o = {0};
+    struct hw_server *s;
+    char extra[512], *r[3];
+
+    ck_assert_ptr_nonnull(quiet);
+    atomic_store(&current, policy);
+    o.threads = 1;
+    o.policy = current_policy;
+    o.policy_generation = current_generation;
+    s = start(&o);
+    snprintf(extra, sizeof(extra), "-H 'Content-Type: application/json' --data-binary @%s/reviews/create-airflow-v1.json",
+             HW_TEST_DATA);
+    r[0] = fetch(s, "/mutate", extra);
+    atomic_store(&current, quiet);   /* not announced: the worker keeps its own */
+    r[1] = fetch(s, "/mutate", extra);
+    atomic_fetch_add(&generation, 1);
+    r[2] = fetch(s, "/mutate", extra);
+    hw_server_stop(s, 1000);
+    ck_assert_msg(strstr(r[0], "\"patchType\":\"JSONPatch\"") != NULL, "%s", r[0]);
+    ck_assert_msg(strstr(r[1], "\"patchType\":\"JSONPatch\"") != NULL, "%s", r[1]);
+    ck_assert_msg(strncmp(r[2], "200 ", 4) == 0 && strstr(r[2], "patchType") == NULL, "%s", r[2]);
+    for (int i = 0; i < 3; i++)
+        free(r[i]);
+    hw_policy_unref(quiet);
+}
+END_TEST
+
 /* A crafted body that would cost hundreds of MiB of JSON values is
  * answered 413 naming the budget, and the server goes on answering. */
 START_TEST(test_server_refuses_a_request_past_its_memory_budget_with_413)
@@ -270,6 +324,53 @@ START_TEST(test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up)
 }
 END_TEST
 
+/* 1 when the server closed fd within ms milliseconds (end of stream). */
+static int
+closed_within(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    return poll(&p, 1, ms) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/*
+ * A connection that sends no request header is closed once it is older
+ * than the header deadline, and one that is younger is not: the sweep
+ * looks at each worker's oldest waiting connections only.
+ */
+START_TEST(test_server_closes_connections_silent_past_the_header_deadline)
+{
+    struct hw_server_options o = {0};
+    struct hw_server *s;
+    int old[2], young[2];
+
+    o.header_deadline_seconds = 2;
+    o.threads = 2;
+    s = start(&o);
+    for (int i = 0; i < 2; i++)
+        old[i] = tcp_connect(hw_server_port(s));
+    usleep(1500 * 1000);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(!closed_within(old[i], 0), "connection %d closed before the deadline", i);
+    for (int i = 0; i < 2; i++)
+        young[i] = tcp_connect(hw_server_port(s));
+    /* The old ones go between 2 and 3 s (the acceptor sweeps every second). */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(closed_within(old[i], 2500), "old connection %d still open", i);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(!closed_within(young[i], 0), "young connection %d closed early", i);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(closed_within(young[i], 3000), "young connection %d never closed", i);
+    ck_assert_uint_eq(settle_at(s, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        close(old[i]);
+        close(young[i]);
+    }
+    hw_server_stop(s, 1000);
+}
+END_TEST
+
 static void *
 stop_in_thread(void *s)
 {
@@ -340,8 +441,10 @@ hw_suite_server(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_server_answers_probes_and_readiness_from_its_source);
     tcase_add_test(tc, test_server_decides_with_the_policy_its_source_gives);
+    tcase_add_test(tc, test_server_keeps_its_policy_until_the_source_generation_changes);
     tcase_add_test(tc, test_server_refuses_a_request_past_its_memory_budget_with_413);
     tcase_add_test(tc, test_server_counts_connections_until_they_close);
+    tcase_add_test(tc, test_server_closes_connections_silent_past_the_header_deadline);
     tcase_add_test(tc, test_server_forgets_a_connection_libmicrohttpd_failed_to_set_up);
     tcase_add_test(tc, test_server_drain_waits_for_its_own_admissions_only);
     suite_add_tcase(s, tc);

@@ -7,10 +7,12 @@
 Every body is an AdmissionReview (or starts like one) for a labelled Job, so
 what is tested is the parser and the policy, not the envelope checks:
   deep-arrays, deep-objects    JSON nested 100,000 deep
-  keys-100k                    100,000 annotations on the Job (valid JSON; past the
-                               default memory budget: 413)
+  keys-100k                    100,000 labels on the Job (valid JSON; the policy reads
+                               labels whole: past the default memory budget, 413)
+  ann-100k                     100,000 annotations (valid: 200; the policy reads four
+                               annotations by name, and only those are decoded)
   keys-30k                     30,000 annotations (valid: 200)
-  keys-8m                      ~560,000 annotations, just under 8 MiB (valid JSON; 413)
+  keys-8m                      ~560,000 labels, just under 8 MiB (valid JSON; 413)
   bad-utf8, overlong-utf8, bad-utf8-key, raw-nul, raw-nul-after-literal, lone-surrogate   invalid: 400
   escaped-nul                  "\\u0000" inside an annotation value (valid: 200)
   uid-nul                      "\\u0000" inside request.uid
@@ -33,8 +35,8 @@ import sys
 LABEL = "hookwarden.io/migration"
 
 
-def job(annotations=None, env=None):
-    meta = {"name": "migrate", "namespace": "app", "labels": {LABEL: "true"}}
+def job(annotations=None, env=None, labels=None):
+    meta = {"name": "migrate", "namespace": "app", "labels": {LABEL: "true", **(labels or {})}}
     if annotations is not None:
         meta["annotations"] = annotations
     c = {"name": "m", "image": "atlas"}
@@ -96,12 +98,13 @@ def main():
             b'{"metadata":{"labels":{"' + LABEL.encode() + b'":"true"}},"spec":')
     w("deep-arrays", head + b"[" * 100000 + b"]" * 100000 + b"}}}")
     w("deep-objects", head + b'{"a":' * 100000 + b"1" + b"}" * 100000 + b"}}}")
-    w("keys-100k", dumps(review(job({"k%06d" % i: "v" for i in range(100000)}), "keys")))
+    w("keys-100k", dumps(review(job(labels={"k%06d" % i: "v" for i in range(100000)}), "keys")))
+    w("ann-100k", dumps(review(job({"k%06d" % i: "v" for i in range(100000)}), "keys")))
     w("keys-30k", dumps(review(job({"k%06d" % i: "v" for i in range(30000)}), "keys")))
     # Just under the 8 MiB default limit, made of the smallest keys.
-    ann = b"{" + b",".join(b'"k%06d":"v"' % i for i in range(560000)) + b"}"
-    body = dumps(review(job({"placeholder": "x"}), "keys8m"))
-    w("keys-8m", body.replace(b'{"placeholder":"x"}', ann))
+    labels = b",".join(b'"k%06d":"v"' % i for i in range(560000))
+    body = dumps(review(job(labels={"placeholder": "x"}), "keys8m"))
+    w("keys-8m", body.replace(b'"placeholder":"x"', labels))
 
     # Strings the JSON grammar refuses, inside an annotation value.
     v = dumps(review(job({"a": "@@"}), "bytes"))
