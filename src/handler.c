@@ -36,7 +36,7 @@ reset(struct hw_response *res)
     res->operation = -1;
     res->patch_ops = res->n_warnings = res->n_findings = 0;
     res->uid[0] = res->kind[0] = res->namespace_[0] = res->name[0] = '\0';
-    res->error[0] = res->rules[0] = res->message[0] = '\0';
+    res->error[0] = res->rules[0] = res->message[0] = res->overrides[0] = '\0';
 }
 
 void

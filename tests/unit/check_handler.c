@@ -235,6 +235,33 @@ START_TEST(test_handler_summary_carries_rules_and_denial_message_for_the_log)
 }
 END_TEST
 
+/* A response reused for the next request (the server keeps one per
+ * connection) carries nothing of the previous one into the log line. */
+START_TEST(test_handler_summary_of_a_reused_response_starts_empty)
+{
+    static const char policy[] = "{\"overrides\":[{\"namespaces\":[\"zitadel\"],"
+                                 "\"rules\":{\"ttl-after-finished\":\"deny\"}}]}";
+    char *request = tu_read(GOLDEN "/create-zitadel-ttl-zero-denied/request.json", NULL);
+    struct hw_policy *p = hw_policy_parse(policy, strlen(policy), "p.json", NULL, NULL);
+    struct hw_response res = {0};
+
+    ck_assert_ptr_nonnull(p);
+    hw_handler_mutate(p, request, strlen(request), &res);
+    ck_assert_int_eq(res.decision, HW_DECISION_DENIED);
+    ck_assert_str_eq(res.overrides, "[0]");
+    ck_assert_str_ne(res.rules, "");
+    hw_handler_mutate(p, "{", 1, &res);
+    ck_assert_int_eq(res.decision, HW_DECISION_ERROR);
+    ck_assert_str_eq(res.overrides, "");
+    ck_assert_str_eq(res.rules, "");
+    ck_assert_str_eq(res.message, "");
+    ck_assert_str_eq(res.uid, "");
+    hw_response_clear(&res);
+    hw_policy_unref(p);
+    free(request);
+}
+END_TEST
+
 START_TEST(test_handler_summary_names_a_warning_rule_without_a_message)
 {
     char *request = tu_read(GOLDEN "/create-posthog-not-a-hook-warns/request.json", NULL);
@@ -266,6 +293,7 @@ hw_suite_handler(void)
     tcase_add_test(tc, test_handler_writes_one_audit_key_per_rule);
     tcase_add_test(tc, test_handler_summary_carries_rules_and_denial_message_for_the_log);
     tcase_add_test(tc, test_handler_summary_names_a_warning_rule_without_a_message);
+    tcase_add_test(tc, test_handler_summary_of_a_reused_response_starts_empty);
     suite_add_tcase(s, tc);
     return s;
 }
