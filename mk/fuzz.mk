@@ -90,7 +90,9 @@ fuzz-open: $(FUZZ_BINS)
 	done
 
 # One bounded run per target: new inputs go to build/fuzz/corpus/<target>,
-# crashes to build/fuzz/artifacts/; the summary line is kept in
+# crashes to build/fuzz/artifacts/ (a failure prints the report's head and,
+# when small, the input in base64, so a CI log alone reproduces it); the
+# summary line is kept in
 # build/fuzz/<target>.log and printed.
 define fuzz_run
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -100,8 +102,15 @@ define fuzz_run
 	      -dict=tests/fuzz/dict/$$t.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
 	      $(FUZZ_DIR)/corpus/$$t tests/fuzz/seeds/$$t $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) \
 	      >$(FUZZ_DIR)/$$t.log 2>&1; then \
-	    grep -v '^#[0-9]' $(FUZZ_DIR)/$$t.log | tail -60; \
-	    echo "fuzz: $$t FAILED; the input is in $(FUZZ_DIR)/artifacts/ (add it to tests/fuzz/regressions/$$t/)"; \
+	    grep -a -v '^#[0-9]' $(FUZZ_DIR)/$$t.log | grep -a -m1 -A30 'fuzz property failed\|ERROR:' || \
+	      grep -a -v '^#[0-9]' $(FUZZ_DIR)/$$t.log | tail -60; \
+	    for a in $$(ls -t $(FUZZ_DIR)/artifacts/$$t-* 2>/dev/null | head -1); do \
+	      if [ $$(wc -c <$$a) -le 65536 ]; then \
+	        echo "fuzz: the input, base64 (decode with base64 -d):"; base64 -w 100 $$a; \
+	      fi; \
+	    done; \
+	    echo "fuzz: $$t FAILED: $$(grep -a -m1 'fuzz property failed\|ERROR:\|SUMMARY:' $(FUZZ_DIR)/$$t.log | cut -c1-300)"; \
+	    echo "fuzz: the input is in $(FUZZ_DIR)/artifacts/ (add it to tests/fuzz/regressions/$$t/)"; \
 	    exit 1; \
 	  fi; \
 	  tests/fuzz/summary.sh $$t $(FUZZ_DIR)/$$t.log $(FUZZ_DIR)/corpus/$$t; \

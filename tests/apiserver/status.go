@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -80,6 +81,20 @@ func truncRunes(s string) (string, int) {
 	return s, n
 }
 
+// validWarning is apimachinery's NewWarningHeader rule: a text that is not
+// valid UTF-8 or has a control character (unicode.IsControl) is dropped.
+func validWarning(text string) bool {
+	if !utf8.ValidString(text) {
+		return false
+	}
+	for _, r := range text {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *warnings) add(text string) {
 	if text == "" || (w.written >= warnTotalRunes && w.truncating) {
 		return
@@ -96,7 +111,7 @@ func (w *warnings) add(text string) {
 	if w.truncating && n > warnItemRunes {
 		text, n = truncRunes(text)
 	}
-	if !utf8.ValidString(text) {
+	if !validWarning(text) {
 		return
 	}
 	if w.written+n <= warnTotalRunes || w.truncating {
@@ -109,7 +124,7 @@ func (w *warnings) add(text string) {
 	w.out = nil
 	for _, t := range w.ordered {
 		t, n := truncRunes(t)
-		if utf8.ValidString(t) {
+		if validWarning(t) {
 			w.written += n
 			w.out = append(w.out, t)
 		}

@@ -52,9 +52,11 @@ fz_init(void)
     hw_log_set_level(HW_LOG_OFF);
 }
 
-/* Well-formed UTF-8 (what a JSON encoder and Go's warning filter accept). */
-int
-fz_utf8_ok(const char *s, size_t n)
+/* Well-formed UTF-8; with no_controls, also no rune that Go's
+ * unicode.IsControl reports (C0, DEL, C1): the rule kube-apiserver's
+ * NewWarningHeader applies before it drops a warning without a word. */
+static int
+utf8_check(const char *s, size_t n, int no_controls)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
@@ -65,6 +67,8 @@ fz_utf8_ok(const char *s, size_t n)
         unsigned long cp;
 
         if (c < 0x80) {
+            if (no_controls && (c < 0x20 || c == 0x7F))
+                return 0;
             i++;
             continue;
         }
@@ -84,9 +88,18 @@ fz_utf8_ok(const char *s, size_t n)
         if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
             (cp >= 0xD800 && cp <= 0xDFFF))
             return 0;
+        if (no_controls && cp <= 0x9F)
+            return 0;
         i += k + 1;
     }
     return 1;
+}
+
+/* Well-formed UTF-8 (what a JSON encoder accepts). */
+int
+fz_utf8_ok(const char *s, size_t n)
+{
+    return utf8_check(s, n, 0);
 }
 
 static int
@@ -249,10 +262,9 @@ check_warnings(const json_t *w)
 
         FZ_ASSERT(s != NULL && n > 0 && n <= HW_WARNING_MAX, "warning %zu empty or over %d bytes",
                   i, HW_WARNING_MAX);
-        for (size_t k = 0; k < n; k++)
-            FZ_ASSERT(s[k] >= 0x20 && s[k] < 0x7f,
-                      "warning %zu has byte 0x%02x: kube-apiserver drops it", i,
-                      (unsigned char)s[k]);
+        FZ_ASSERT(utf8_check(s, n, 1),
+                  "warning %zu is not UTF-8 or has a control character: kube-apiserver "
+                  "drops it: %.200s", i, s);
         FZ_ASSERT(strncmp(s, "Warning:", 8) != 0, "warning with a Warning: prefix");
     }
 }
