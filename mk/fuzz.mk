@@ -3,7 +3,8 @@
 #   make fuzz          each target for FUZZ_SECONDS (default 60) from the seeds,
 #                      the regressions and the corpus kept in build/fuzz/corpus/
 #   make fuzz-ci       replays every seed and regression input, then fuzzes each
-#                      target for FUZZ_CI_SECONDS (default 20); part of `make test`
+#                      target for FUZZ_CI_RUNS inputs (40000) from FUZZ_CI_SEED (1),
+#                      at most FUZZ_CI_SECONDS (120); part of `make test`
 #   make fuzz-build    builds build/fuzz/fuzz_request and build/fuzz/fuzz_policy
 #   make fuzz-cov      line coverage of src/ by the corpus (llvm-cov), per file
 #
@@ -17,7 +18,9 @@
 
 FUZZ_CC         ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang)
 FUZZ_SECONDS    ?= 60
-FUZZ_CI_SECONDS ?= 20
+FUZZ_CI_SECONDS ?= 120
+FUZZ_CI_RUNS    ?= 40000
+FUZZ_CI_SEED    ?= 1
 FUZZ_TARGETS    := request policy
 FUZZ_DIR        := build/fuzz
 FUZZ_LLVM_BIN   ?= /usr/lib/llvm-14/bin
@@ -89,39 +92,48 @@ fuzz-open: $(FUZZ_BINS)
 	  done; \
 	done
 
-# One bounded run per target: new inputs go to build/fuzz/corpus/<target>,
-# crashes to build/fuzz/artifacts/ (a failure prints the report's head and,
-# when small, the input in base64, so a CI log alone reproduces it); the
-# summary line is kept in
-# build/fuzz/<target>.log and printed.
+# One bounded run per target: $(1) seconds at most, new inputs to the corpus
+# directory $(2)/<target>, libFuzzer options $(3); crashes go to
+# build/fuzz/artifacts/. A failure prints the report's head, the input in
+# base64 when small (so a CI log alone reproduces it) and the failed property
+# last. The summary line is kept in build/fuzz/<target>.log and printed.
 define fuzz_run
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
-	  echo "fuzz: $$t for $(1) s"; \
-	  if ! $(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(1) \
+	  mkdir -p $(2)/$$t $(FUZZ_DIR)/artifacts; \
+	  echo "fuzz: $$t for at most $(1) s $(3)"; \
+	  if ! $(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(1) $(3) \
 	      -dict=tests/fuzz/dict/$$t.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
-	      $(FUZZ_DIR)/corpus/$$t tests/fuzz/seeds/$$t $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) \
+	      $(2)/$$t tests/fuzz/seeds/$$t $$(test -d tests/fuzz/regressions/$$t && echo tests/fuzz/regressions/$$t) \
 	      >$(FUZZ_DIR)/$$t.log 2>&1; then \
 	    grep -a -v '^#[0-9]' $(FUZZ_DIR)/$$t.log | grep -a -m1 -A30 'fuzz property failed\|ERROR:' || \
 	      grep -a -v '^#[0-9]' $(FUZZ_DIR)/$$t.log | tail -60; \
-	    for a in $$(ls -t $(FUZZ_DIR)/artifacts/$$t-* 2>/dev/null | head -1); do \
-	      if [ $$(wc -c <$$a) -le 65536 ]; then \
-	        echo "fuzz: the input, base64 (decode with base64 -d):"; base64 -w 100 $$a; \
-	      fi; \
-	    done; \
+	    a=$$(sed -n 's/.*Test unit written to \(.*\)$$/\1/p' $(FUZZ_DIR)/$$t.log | tail -1); \
+	    if [ -n "$$a" ] && [ -f "$$a" ] && [ $$(wc -c <"$$a") -le 65536 ]; then \
+	      echo "fuzz: the input, base64 (decode with base64 -d):"; base64 -w 100 "$$a"; \
+	    fi; \
 	    echo "fuzz: $$t FAILED: $$(grep -a -m1 'fuzz property failed\|ERROR:\|SUMMARY:' $(FUZZ_DIR)/$$t.log | cut -c1-300)"; \
-	    echo "fuzz: the input is in $(FUZZ_DIR)/artifacts/ (add it to tests/fuzz/regressions/$$t/)"; \
+	    echo "fuzz: the input is $${a:-in $(FUZZ_DIR)/artifacts/} (add it to tests/fuzz/regressions/$$t/)"; \
 	    exit 1; \
 	  fi; \
-	  tests/fuzz/summary.sh $$t $(FUZZ_DIR)/$$t.log $(FUZZ_DIR)/corpus/$$t; \
+	  tests/fuzz/summary.sh $$t $(FUZZ_DIR)/$$t.log $(2)/$$t; \
 	done
 endef
 
+# make fuzz explores: a new random seed each run, the corpus kept between runs.
 fuzz: $(FUZZ_BINS) fuzz-replay
-	$(call fuzz_run,$(FUZZ_SECONDS))
+	$(call fuzz_run,$(FUZZ_SECONDS),$(FUZZ_DIR)/corpus,)
 
+# make fuzz-ci gates a commit, so it explores as little by chance as
+# libFuzzer allows: a fixed seed, a fixed number of runs, no corpus reload and
+# an empty corpus each time. The inputs then stay close to the same ones from
+# run to run (not identical: a few branches depend on time, such as the
+# latency histogram's, and coverage steers the mutations), and a failure
+# prints its input, so a CI failure is reproduced from its log. Exploring is
+# `make fuzz`'s job (random seed, corpus kept), run for minutes before a
+# change to the request path or the policy parser lands.
 fuzz-ci: $(FUZZ_BINS) fuzz-replay
-	$(call fuzz_run,$(FUZZ_CI_SECONDS))
+	@rm -rf $(FUZZ_DIR)/ci-corpus
+	$(call fuzz_run,$(FUZZ_CI_SECONDS),$(FUZZ_DIR)/ci-corpus,-seed=$(FUZZ_CI_SEED) -runs=$(FUZZ_CI_RUNS) -reload=0)
 
 # Source-based line coverage of the corpus (seeds + build/fuzz/corpus),
 # reported for the request path's modules.
