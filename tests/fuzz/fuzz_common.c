@@ -427,7 +427,10 @@ check_answer(const struct hw_policy *p, const struct hw_response *res, const cha
                     ? b64_decode(json_string_value(patch), json_string_length(patch), &plen)
                     : NULL;
         FZ_ASSERT(ptext != NULL, "patch is not padded standard base64");
-        ops = json_loadb(ptext, plen, 0, &e);
+        /* JSON_ALLOW_NUL: on UPDATE the patch copies stored values back,
+         * and a stored string may hold \u0000 (imagePullSecrets names are
+         * not validated); kube-apiserver's decoder accepts it. */
+        ops = json_loadb(ptext, plen, JSON_ALLOW_NUL, &e);
         free(ptext);
         FZ_ASSERT(ops != NULL, "patch is not JSON: %s", e.text);
         check_ops(ops);
