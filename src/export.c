@@ -25,8 +25,9 @@
  *
  * Table of contents: policy accessors; expression helpers; selection;
  * the mutating policy (template, annotations, restartPolicy, pull secrets,
- * Job settings); the rules' variables and texts; the validating policies;
- * the object stream and the public entry points.
+ * Job settings); the object stream; per-namespace overrides and the public
+ * entry points. The rules' variables and texts and the validating
+ * policies' validations are exportrules.c's; the two share export_impl.h.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -37,128 +38,64 @@
 #include "hookwarden/cel.h"
 #include "hookwarden/export.h"
 #include "hookwarden/yaml.h"
+#include "export_impl.h"
 
-#define ANN_HOOK "helm.sh/hook"
-#define ANN_DELETE "helm.sh/hook-delete-policy"
-#define ANN_WEIGHT "helm.sh/hook-weight"
-#define ANN_RELEASE "meta.helm.sh/release-name"
 #define WS "[ \\t\\n\\v\\f\\r]"          /* C's isspace(), as a regex class */
 #define API "admissionregistration.k8s.io/v1"
-#define DENY_MAX 2047                   /* policy.h HW_DENY_MAX less its NUL */
-#define STOP_DEPTH 10                   /* see rule_sidecar() */
-
-/* Helm's words (pkg/release/hook.go), as policy.c compares them. */
-static const char *const helm_events[] = {
-    "pre-install", "post-install", "pre-delete", "post-delete", "pre-upgrade",
-    "post-upgrade", "pre-rollback", "post-rollback", "test", "test-success",
-};
-static const char *const helm_deletes[] = {"hook-succeeded", "hook-failed", "before-hook-creation"};
-static const char *const stop_words[] = {"quitquitquit", "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"};
-
-/* The webhook's texts (policy.c); tests/unit/check_export.c compares them. */
-static const char txt_release[] =
-    "not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it "
-    "is inert; set the hook in the chart";
-static const char fix_release[] =
-    "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
-    "(many charts have a value such as useHelmHooks), or render the chart through "
-    "\"hookwarden render\" as a Helm 4 post-renderer; Helm sorts hooks before a Helm 3 "
-    "post-renderer, a webhook or an edit can add helm.sh/hook";
-static const char fix_events[] =
-    "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
-    "post-delete, pre-rollback, post-rollback or test in helm.sh/hook";
-static const char fix_deletes[] =
-    "use only before-hook-creation, hook-succeeded or hook-failed in helm.sh/hook-delete-policy";
-static const char txt_delete_policy[] =
-    "hook-delete-policy lacks before-hook-creation: a failed run blocks the next upgrade";
-static const char fix_delete_policy[] =
-    "add before-hook-creation to helm.sh/hook-delete-policy, e.g. "
-    "\"before-hook-creation,hook-succeeded\"";
-static const char fix_sidecar[] =
-    "run it as a native sidecar (an initContainer with restartPolicy: Always), "
-    "disable injection for this Job, or stop it when the migration ends "
-    "(e.g. cloud-sql-proxy --quitquitquit)";
-
-/* One finding the webhook can make, in policy.c's lint order. */
-struct slot {
-    const char *rule;   /* the policy's rule name */
-    const char *var;    /* its variables: f_VAR, o_VAR, p_VAR, x_VAR */
-};
-
-static const struct slot slots[] = {
-    {"not-a-hook", "nah"}, {"unknown-hook-value", "ev"}, {"unknown-hook-value", "del"},
-    {"delete-policy", "dp"}, {"ttl-after-finished", "ttl"}, {"active-deadline", "ads"},
-    {"long-lived-sidecar", "car"},
-};
-#define N_SLOTS (sizeof(slots) / sizeof(slots[0]))
-
-struct gen {
-    const json_t *d;        /* hw_policy_to_json() of the policy exported, borrowed */
-    const char *name;       /* this set's objects: NAME, or NAME-oI-J for overrides I and J */
-    const char *export;     /* --name, the label every object carries */
-    const char *ns_cond;    /* CEL: the namespaces this set is for; NULL: every one */
-    const struct hw_policy *p;  /* the policy exported, for its overrides' patterns */
-    struct hw_buf b;        /* the expression being written */
-    int failed;             /* an append failed: everything after is moot */
-};
-
-static void override_matches(struct gen *g, const struct hw_policy *p, size_t i);
 
 /* ---- policy accessors ---- */
 
-static const json_t *
-at(const json_t *d, const char *a, const char *b)
+const json_t *
+gen_at(const json_t *d, const char *a, const char *b)
 {
     const json_t *v = json_object_get(d, a);
 
     return b != NULL ? json_object_get(v, b) : v;
 }
 
-static const char *
-mode_of(const json_t *setting)
+const char *
+gen_mode_of(const json_t *setting)
 {
     return json_string_value(json_object_get(setting, "mode"));
 }
 
-static const char *
-value_of(const json_t *setting)
+const char *
+gen_value_of(const json_t *setting)
 {
     return json_string_value(json_object_get(setting, "value"));
 }
 
-static int
-is(const char *a, const char *b)
+int
+gen_is(const char *a, const char *b)
 {
     return a != NULL && strcmp(a, b) == 0;
 }
 
 /* A rule is "ACTION" or {"action": ACTION, parameters...} in the document. */
-static const char *
-action(const struct gen *g, const char *rule)
+const char *
+gen_action(const struct gen *g, const char *rule)
 {
-    const json_t *r = at(g->d, "rules", rule);
+    const json_t *r = gen_at(g->d, "rules", rule);
 
-    return json_is_string(r) ? json_string_value(r) : json_string_value(at(r, "action", NULL));
+    return json_is_string(r) ? json_string_value(r) : json_string_value(gen_at(r, "action", NULL));
 }
 
-static long long
-rule_int(const struct gen *g, const char *rule, const char *key)
+long long
+gen_rule_int(const struct gen *g, const char *rule, const char *key)
 {
-    return json_integer_value(at(at(g->d, "rules", rule), key, NULL));
+    return json_integer_value(gen_at(gen_at(g->d, "rules", rule), key, NULL));
 }
 
-static int
-rule_on(const struct gen *g, const char *rule)
+int
+gen_rule_on(const struct gen *g, const char *rule)
 {
-    return !is(action(g, rule), "off");
+    return !gen_is(gen_action(g, rule), "off");
 }
 
 /* ---- expression helpers ---- */
 
-static void put(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-put(struct gen *g, const char *fmt, ...)
+void
+gen_put(struct gen *g, const char *fmt, ...)
 {
     char tmp[4096];
     va_list ap;
@@ -172,23 +109,23 @@ put(struct gen *g, const char *fmt, ...)
 }
 
 /* A CEL string literal. */
-static void
-lit(struct gen *g, const char *s)
+void
+gen_lit(struct gen *g, const char *s)
 {
     if (!g->failed && hw_cel_string(&g->b, s, strlen(s)) != 0)
         g->failed = 1;
 }
 
-static void
-check(struct gen *g, int rc)
+void
+gen_check(struct gen *g, int rc)
 {
     if (rc != 0)
         g->failed = 1;
 }
 
 /* The expression written so far, as a new JSON string; starts the next. */
-static json_t *
-take(struct gen *g)
+json_t *
+gen_take(struct gen *g)
 {
     json_t *s = g->failed ? NULL : json_stringn(g->b.data ? g->b.data : "", g->b.len);
 
@@ -199,47 +136,47 @@ take(struct gen *g)
 }
 
 /* Appends {NAME_KEY: name, KEY: the expression written} to list. */
-static void
-add_keyed(struct gen *g, json_t *list, const char *name_key, const char *key, const char *name)
+void
+gen_add_keyed(struct gen *g, json_t *list, const char *name_key, const char *key, const char *name)
 {
-    json_t *e = take(g);
+    json_t *e = gen_take(g);
 
     if (e == NULL || json_array_append_new(list, json_pack("{s:s, s:o}", name_key, name, key, e)) != 0)
         g->failed = 1;
 }
 
-static void
-add_named(struct gen *g, json_t *list, const char *key, const char *name)
+void
+gen_add_named(struct gen *g, json_t *list, const char *key, const char *name)
 {
-    add_keyed(g, list, "name", key, name);
+    gen_add_keyed(g, list, "name", key, name);
 }
 
 /* r'^WS*(?:w1|w2)WS*$': one comma part of a Helm list, trimmed by C's
  * isspace() and lower-cased by lowerAscii(), is one of words. */
-static void
-words_rx(struct gen *g, const char *const *words, size_t n)
+void
+gen_words_rx(struct gen *g, const char *const *words, size_t n)
 {
-    put(g, "r'^" WS "*(?:");
+    gen_put(g, "r'^" WS "*(?:");
     for (size_t i = 0; i < n; i++)
-        put(g, "%s%s", i ? "|" : "", words[i]);
-    put(g, ")" WS "*$'");
+        gen_put(g, "%s%s", i ? "|" : "", words[i]);
+    gen_put(g, ")" WS "*$'");
 }
 
 /* (has(o.metadata.annotations) && KEY in o.metadata.annotations) */
-static void
-has_ann(struct gen *g, const char *o, const char *key)
+void
+gen_has_ann(struct gen *g, const char *o, const char *key)
 {
-    put(g, "(has(%s.metadata.annotations) && ", o);
-    lit(g, key);
-    put(g, " in %s.metadata.annotations)", o);
+    gen_put(g, "(has(%s.metadata.annotations) && ", o);
+    gen_lit(g, key);
+    gen_put(g, " in %s.metadata.annotations)", o);
 }
 
-static void
-ann(struct gen *g, const char *o, const char *key)
+void
+gen_ann(struct gen *g, const char *o, const char *key)
 {
-    put(g, "%s.metadata.annotations[", o);
-    lit(g, key);
-    put(g, "]");
+    gen_put(g, "%s.metadata.annotations[", o);
+    gen_lit(g, key);
+    gen_put(g, "]");
 }
 
 /* ---- selection ---- */
@@ -249,21 +186,21 @@ ann(struct gen *g, const char *o, const char *key)
 static void
 labelled(struct gen *g, const char *o)
 {
-    const json_t *sel = at(g->d, "selector", NULL);
-    const char *key = json_string_value(at(sel, "labelKey", NULL));
-    const json_t *values = at(sel, "labelValues", NULL);
+    const json_t *sel = gen_at(g->d, "selector", NULL);
+    const char *key = json_string_value(gen_at(sel, "labelKey", NULL));
+    const json_t *values = gen_at(sel, "labelValues", NULL);
 
-    put(g, "(has(%s.metadata.labels) && ", o);
-    lit(g, key);
-    put(g, " in %s.metadata.labels && %s.metadata.labels[", o, o);
-    lit(g, key);
+    gen_put(g, "(has(%s.metadata.labels) && ", o);
+    gen_lit(g, key);
+    gen_put(g, " in %s.metadata.labels && %s.metadata.labels[", o, o);
+    gen_lit(g, key);
     if (json_array_size(values) == 0) {
-        put(g, "].contains('\\u0000') == false)");
+        gen_put(g, "].contains('\\u0000') == false)");
         return;
     }
-    put(g, "] in ");
-    check(g, hw_cel_string_list(&g->b, values));
-    put(g, ")");
+    gen_put(g, "] in ");
+    gen_check(g, hw_cel_string_list(&g->b, values));
+    gen_put(g, ")");
 }
 
 /* The variables every policy starts with: policy.c selects(). */
@@ -277,23 +214,23 @@ selection_variables(struct gen *g)
         return NULL;
     }
     labelled(g, "object");
-    add_named(g, vars, "expression", "labelled");
-    put(g, "request.operation == 'UPDATE'");
-    add_named(g, vars, "expression", "update");
+    gen_add_named(g, vars, "expression", "labelled");
+    gen_put(g, "request.operation == 'UPDATE'");
+    gen_add_named(g, vars, "expression", "update");
     /* kube's objectSelector also matches on the old labels: an UPDATE
      * that drops the label only keeps the stored template. */
-    put(g, "variables.labelled || (variables.update && ");
+    gen_put(g, "variables.labelled || (variables.update && ");
     labelled(g, "oldObject");
-    put(g, ")");
-    add_named(g, vars, "expression", "selected");
+    gen_put(g, ")");
+    gen_add_named(g, vars, "expression", "selected");
     return vars;
 }
 
 /* The request's namespace, else the object's (policy.c selects()). */
-static void
-namespace_expr(struct gen *g)
+void
+gen_namespace_expr(struct gen *g)
 {
-    put(g, "(has(request.namespace) && request.namespace != '' ? request.namespace : "
+    gen_put(g, "(has(request.namespace) && request.namespace != '' ? request.namespace : "
            "(has(object.metadata.namespace) ? string(object.metadata.namespace) : ''))");
 }
 
@@ -306,35 +243,35 @@ namespace_expr(struct gen *g)
 static json_t *
 match_conditions(struct gen *g)
 {
-    const json_t *ns = at(g->d, "namespaces", NULL);
+    const json_t *ns = gen_at(g->d, "namespaces", NULL);
     json_t *conds = json_array();
 
     if (conds == NULL) {
         g->failed = 1;
         return NULL;
     }
-    if (json_array_size(at(ns, "include", NULL)) > 0) {
-        namespace_expr(g);
-        put(g, " in ");
-        check(g, hw_cel_string_list(&g->b, at(ns, "include", NULL)));
-        add_named(g, conds, "expression", "namespace-included");
+    if (json_array_size(gen_at(ns, "include", NULL)) > 0) {
+        gen_namespace_expr(g);
+        gen_put(g, " in ");
+        gen_check(g, hw_cel_string_list(&g->b, gen_at(ns, "include", NULL)));
+        gen_add_named(g, conds, "expression", "namespace-included");
     }
-    if (json_array_size(at(ns, "exclude", NULL)) > 0) {
-        put(g, "!(");
-        namespace_expr(g);
-        put(g, " in ");
-        check(g, hw_cel_string_list(&g->b, at(ns, "exclude", NULL)));
-        put(g, ")");
-        add_named(g, conds, "expression", "namespace-not-excluded");
+    if (json_array_size(gen_at(ns, "exclude", NULL)) > 0) {
+        gen_put(g, "!(");
+        gen_namespace_expr(g);
+        gen_put(g, " in ");
+        gen_check(g, hw_cel_string_list(&g->b, gen_at(ns, "exclude", NULL)));
+        gen_put(g, ")");
+        gen_add_named(g, conds, "expression", "namespace-not-excluded");
     }
     if (g->ns_cond != NULL) {
-        put(g, "%s", "");
+        gen_put(g, "%s", "");
         if (!g->failed && hw_buf_append_str(&g->b, g->ns_cond) != 0)
             g->failed = 1;
-        add_named(g, conds, "expression", "namespace-overrides");
+        gen_add_named(g, conds, "expression", "namespace-overrides");
     }
-    put(g, "!has(object.metadata.deletionTimestamp)");
-    add_named(g, conds, "expression", "not-being-deleted");
+    gen_put(g, "!has(object.metadata.deletionTimestamp)");
+    gen_add_named(g, conds, "expression", "not-being-deleted");
     return conds;
 }
 
@@ -342,14 +279,14 @@ match_conditions(struct gen *g)
 static json_t *
 match_constraints(struct gen *g)
 {
-    const json_t *sel = at(g->d, "selector", NULL);
-    const json_t *values = at(sel, "labelValues", NULL);
+    const json_t *sel = gen_at(g->d, "selector", NULL);
+    const json_t *values = gen_at(sel, "labelValues", NULL);
     json_t *req;
 
     req = json_array_size(values) > 0
-              ? json_pack("{s:s, s:s, s:O}", "key", json_string_value(at(sel, "labelKey", NULL)),
+              ? json_pack("{s:s, s:s, s:O}", "key", json_string_value(gen_at(sel, "labelKey", NULL)),
                           "operator", "In", "values", values)
-              : json_pack("{s:s, s:s}", "key", json_string_value(at(sel, "labelKey", NULL)),
+              : json_pack("{s:s, s:s}", "key", json_string_value(gen_at(sel, "labelKey", NULL)),
                           "operator", "Exists");
     return json_pack("{s:s, s:{}, s:{s:[o]}, s:[{s:[s], s:[s], s:[s, s], s:[s], s:s}]}",
                      "matchPolicy", "Equivalent", "namespaceSelector", "objectSelector",
@@ -363,7 +300,7 @@ match_constraints(struct gen *g)
 static void
 mutation(struct gen *g, json_t *list)
 {
-    json_t *e = take(g);
+    json_t *e = gen_take(g);
 
     if (e == NULL || json_array_append_new(list, json_pack("{s:s, s:{s:o}}", "patchType", "JSONPatch",
                                                            "jsonPatch", "expression", e)) != 0)
@@ -377,11 +314,11 @@ mut_keep(struct gen *g, const char *field)
 {
     const char *cur = "object.spec.template.spec", *was = "oldObject.spec.template.spec";
 
-    put(g, "variables.update && variables.selected && !(has(%s.%s)\n"
+    gen_put(g, "variables.update && variables.selected && !(has(%s.%s)\n"
            "    ? has(%s.%s) && %s.%s == %s.%s\n"
            "    : !has(%s.%s))\n",
         cur, field, was, field, cur, field, was, field, was, field);
-    put(g, "? (has(%s.%s)\n"
+    gen_put(g, "? (has(%s.%s)\n"
            "    ? [JSONPatch{op: has(%s.%s) ? 'replace' : 'add', path: '/spec/template/spec/%s',\n"
            "        value: %s.%s}]\n"
            "    : [JSONPatch{op: 'remove', path: '/spec/template/spec/%s'}])\n"
@@ -396,7 +333,7 @@ has_string(const json_t *list, const char *s)
     const json_t *v;
 
     json_array_foreach(list, i, v) {
-        if (is(json_string_value(v), s))
+        if (gen_is(json_string_value(v), s))
             return 1;
     }
     return 0;
@@ -454,16 +391,16 @@ same_helm_list(struct gen *g, const char *key, const char *value)
         if (n < sizeof(words) / sizeof(words[0]))
             words[n++] = json_string_value(w);
     }
-    ann(g, "object", key);
-    put(g, ".split(',').all(p, p.lowerAscii().matches(");
-    words_rx(g, words, n);
-    put(g, "))");
+    gen_ann(g, "object", key);
+    gen_put(g, ".split(',').all(p, p.lowerAscii().matches(");
+    gen_words_rx(g, words, n);
+    gen_put(g, "))");
     for (i = 0; i < n; i++) {
-        put(g, "\n    && ");
-        ann(g, "object", key);
-        put(g, ".split(',').exists(p, p.lowerAscii().matches(");
-        words_rx(g, &words[i], 1);
-        put(g, "))");
+        gen_put(g, "\n    && ");
+        gen_ann(g, "object", key);
+        gen_put(g, ".split(',').exists(p, p.lowerAscii().matches(");
+        gen_words_rx(g, &words[i], 1);
+        gen_put(g, "))");
     }
     json_decref(parts);
 }
@@ -473,33 +410,33 @@ same_helm_list(struct gen *g, const char *key, const char *value)
 static void
 mut_annotation(struct gen *g, const char *key, const json_t *setting, int helm_list)
 {
-    const char *value = value_of(setting);
+    const char *value = gen_value_of(setting);
 
-    put(g, "variables.labelled && !(");
-    has_ann(g, "object", key);
-    if (is(mode_of(setting), "enforce")) {
-        put(g, "\n    && ");
+    gen_put(g, "variables.labelled && !(");
+    gen_has_ann(g, "object", key);
+    if (gen_is(gen_mode_of(setting), "enforce")) {
+        gen_put(g, "\n    && ");
         if (helm_list) {
             same_helm_list(g, key, value);
         } else {
-            ann(g, "object", key);
-            put(g, " == ");
-            lit(g, value);
+            gen_ann(g, "object", key);
+            gen_put(g, " == ");
+            gen_lit(g, value);
         }
     }
-    put(g, ")\n? (has(object.metadata.annotations)\n"
+    gen_put(g, ")\n? (has(object.metadata.annotations)\n"
            "    ? [JSONPatch{op: ");
-    lit(g, key);
-    put(g, " in object.metadata.annotations ? 'replace' : 'add',\n"
+    gen_lit(g, key);
+    gen_put(g, " in object.metadata.annotations ? 'replace' : 'add',\n"
            "        path: '/metadata/annotations/' + jsonpatch.escapeKey(");
-    lit(g, key);
-    put(g, "), value: ");
-    lit(g, value);
-    put(g, "}]\n    : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {");
-    lit(g, key);
-    put(g, ": ");
-    lit(g, value);
-    put(g, "}}])\n: []");
+    gen_lit(g, key);
+    gen_put(g, "), value: ");
+    gen_lit(g, value);
+    gen_put(g, "}]\n    : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {");
+    gen_lit(g, key);
+    gen_put(g, ": ");
+    gen_lit(g, value);
+    gen_put(g, "}}])\n: []");
 }
 
 /* policy.c set_restart_policy(), CREATE only: add treats the defaulted
@@ -509,17 +446,17 @@ mut_restart(struct gen *g, const json_t *setting)
 {
     const char *f = "object.spec.template.spec.restartPolicy";
 
-    put(g, "variables.labelled && !variables.update && (!has(%s) || %s ", f, f);
-    if (is(mode_of(setting), "enforce")) {
-        put(g, "!= ");
-        lit(g, value_of(setting));
+    gen_put(g, "variables.labelled && !variables.update && (!has(%s) || %s ", f, f);
+    if (gen_is(gen_mode_of(setting), "enforce")) {
+        gen_put(g, "!= ");
+        gen_lit(g, gen_value_of(setting));
     } else {
-        put(g, "== 'Always'");
+        gen_put(g, "== 'Always'");
     }
-    put(g, ")\n? [JSONPatch{op: has(%s) ? 'replace' : 'add', path: '/spec/template/spec/restartPolicy',\n"
+    gen_put(g, ")\n? [JSONPatch{op: has(%s) ? 'replace' : 'add', path: '/spec/template/spec/restartPolicy',\n"
            "    value: ", f);
-    lit(g, value_of(setting));
-    put(g, "}]\n: []");
+    gen_lit(g, gen_value_of(setting));
+    gen_put(g, "}]\n: []");
 }
 
 /* The policy's pull secret names, each once, in order (a repeated name
@@ -527,7 +464,7 @@ mut_restart(struct gen *g, const json_t *setting)
 static json_t *
 pull_names(const struct gen *g)
 {
-    const json_t *names = at(at(g->d, "imagePullSecrets", NULL), "names", NULL);
+    const json_t *names = gen_at(gen_at(g->d, "imagePullSecrets", NULL), "names", NULL);
     json_t *out = json_array();
     size_t i;
     const json_t *v;
@@ -547,14 +484,14 @@ mut_pull(struct gen *g)
     const char *f = "object.spec.template.spec.imagePullSecrets";
     json_t *names = pull_names(g);
 
-    put(g, "variables.labelled && !variables.update\n? (has(%s)\n    ? ", f);
-    check(g, hw_cel_string_list(&g->b, names));
-    put(g, ".filter(n, !%s.exists(e, has(e.name) && e.name == n))\n"
+    gen_put(g, "variables.labelled && !variables.update\n? (has(%s)\n    ? ", f);
+    gen_check(g, hw_cel_string_list(&g->b, names));
+    gen_put(g, ".filter(n, !%s.exists(e, has(e.name) && e.name == n))\n"
            "        .map(n, JSONPatch{op: 'add', path: '/spec/template/spec/imagePullSecrets/-', value: {'name': n}})\n"
            "    : [JSONPatch{op: 'add', path: '/spec/template/spec/imagePullSecrets', value: ",
         f);
-    check(g, hw_cel_string_list(&g->b, names));
-    put(g, ".map(n, {'name': n})}])\n: []");
+    gen_check(g, hw_cel_string_list(&g->b, names));
+    gen_put(g, ".map(n, {'name': n})}])\n: []");
     json_decref(names);
 }
 
@@ -563,15 +500,15 @@ mut_pull(struct gen *g)
 static void
 mut_job_int(struct gen *g, const char *key, const json_t *setting)
 {
-    put(g, "variables.labelled\n"
+    gen_put(g, "variables.labelled\n"
            "&& !(variables.update && (has(object.spec.%s) ? has(oldObject.spec.%s) && "
            "object.spec.%s == oldObject.spec.%s : !has(oldObject.spec.%s)))\n"
            "&& (!has(object.spec.%s)",
         key, key, key, key, key, key);
-    if (is(mode_of(setting), "enforce"))
-        put(g, " || object.spec.%s != %lld", key, (long long)json_integer_value(at(setting, "value", NULL)));
-    put(g, ")\n? [JSONPatch{op: has(object.spec.%s) ? 'replace' : 'add', path: '/spec/%s', value: %lld}]\n: []",
-        key, key, (long long)json_integer_value(at(setting, "value", NULL)));
+    if (gen_is(gen_mode_of(setting), "enforce"))
+        gen_put(g, " || object.spec.%s != %lld", key, (long long)json_integer_value(gen_at(setting, "value", NULL)));
+    gen_put(g, ")\n? [JSONPatch{op: has(object.spec.%s) ? 'replace' : 'add', path: '/spec/%s', value: %lld}]\n: []",
+        key, key, (long long)json_integer_value(gen_at(setting, "value", NULL)));
 }
 
 static json_t *
@@ -581,7 +518,7 @@ mutations(struct gen *g)
     static const struct { const char *setting, *key; int helm_list; } anns[] = {
         {"events", ANN_HOOK, 1}, {"deletePolicy", ANN_DELETE, 1}, {"weight", ANN_WEIGHT, 0},
     };
-    const json_t *pull = at(g->d, "imagePullSecrets", NULL);
+    const json_t *pull = gen_at(g->d, "imagePullSecrets", NULL);
     json_t *list = json_array();
 
     mut_keep(g, "restartPolicy");
@@ -589,473 +526,28 @@ mutations(struct gen *g)
     mut_keep(g, "imagePullSecrets");
     mutation(g, list);
     for (size_t i = 0; i < sizeof(anns) / sizeof(anns[0]); i++) {
-        const json_t *setting = at(at(g->d, "hook", NULL), anns[i].setting, NULL);
+        const json_t *setting = gen_at(gen_at(g->d, "hook", NULL), anns[i].setting, NULL);
 
-        if (is(mode_of(setting), "off"))
+        if (gen_is(gen_mode_of(setting), "off"))
             continue;
         mut_annotation(g, anns[i].key, setting, anns[i].helm_list);
         mutation(g, list);
     }
-    if (!is(mode_of(at(g->d, "restartPolicy", NULL)), "off")) {
-        mut_restart(g, at(g->d, "restartPolicy", NULL));
+    if (!gen_is(gen_mode_of(gen_at(g->d, "restartPolicy", NULL)), "off")) {
+        mut_restart(g, gen_at(g->d, "restartPolicy", NULL));
         mutation(g, list);
     }
-    if (is(mode_of(pull), "merge") && json_array_size(at(pull, "names", NULL)) > 0) {
+    if (gen_is(gen_mode_of(pull), "merge") && json_array_size(gen_at(pull, "names", NULL)) > 0) {
         mut_pull(g);
         mutation(g, list);
     }
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-        if (is(mode_of(at(g->d, "job", ints[i])), "off"))
+        if (gen_is(gen_mode_of(gen_at(g->d, "job", ints[i])), "off"))
             continue;
-        mut_job_int(g, ints[i], at(g->d, "job", ints[i]));
+        mut_job_int(g, ints[i], gen_at(g->d, "job", ints[i]));
         mutation(g, list);
     }
     return list;
-}
-
-/* ---- the rules' variables and texts ---- */
-
-static void
-var(struct gen *g, json_t *vars, const char *name)
-{
-    add_named(g, vars, "expression", name);
-}
-
-static void
-var_text(struct gen *g, json_t *vars, const char *name, const char *text)
-{
-    lit(g, text);
-    var(g, vars, name);
-}
-
-/* not-a-hook: the release stamp, on the final Job and on the stored one;
- * one text whatever helm.sh/hook says (policy.c). */
-static void
-rule_release(struct gen *g, json_t *vars)
-{
-    put(g, "variables.labelled && ");
-    has_ann(g, "object", ANN_RELEASE);
-    var(g, vars, "f_nah");
-    put(g, "variables.update && ");
-    has_ann(g, "oldObject", ANN_RELEASE);
-    var(g, vars, "o_nah");
-    var_text(g, vars, "p_nah", txt_release);
-    var_text(g, vars, "x_nah", fix_release);
-}
-
-/* A string variable's first 41 characters: enough to tell whether its
- * printable copy runs past 40 bytes, and all a 40-byte cut can keep. */
-static void
-head41(struct gen *g, const char *v)
-{
-    put(g, "(size(%s) > 41 ? %s.substring(0, 41) : %s)", v, v, v);
-}
-
-/* unknown-hook-value for one annotation: its parts Helm does not know. */
-static void
-rule_values(struct gen *g, json_t *vars, const char *v, const char *key,
-            const char *const *words, size_t n, const char *before, const char *after,
-            const char *fix)
-{
-    char name[32], ref[48];
-
-    put(g, "(");
-    has_ann(g, "object", key);
-    put(g, " ? ");
-    ann(g, "object", key);
-    put(g, ".split(',') : []).filter(p, !p.lowerAscii().matches(");
-    words_rx(g, words, n);
-    put(g, "))");
-    var(g, vars, v);
-    put(g, "variables.labelled && size(variables.%s) > 0", v);
-    snprintf(name, sizeof(name), "f_%s", v);
-    var(g, vars, name);
-    put(g, "variables.update && ");
-    has_ann(g, "oldObject", key);
-    put(g, " && ");
-    ann(g, "oldObject", key);
-    put(g, ".split(',').exists(p, !p.lowerAscii().matches(");
-    words_rx(g, words, n);
-    put(g, "))");
-    snprintf(name, sizeof(name), "o_%s", v);
-    var(g, vars, name);
-    /* The first unknown part, trimmed by C's isspace() as policy.c does. */
-    put(g, "size(variables.%s) > 0 ? variables.%s[0].find(r'[^ \\t\\n\\v\\f\\r](?:[\\s\\S]*[^ \\t\\n\\v\\f\\r])?') : ''",
-        v, v);
-    snprintf(name, sizeof(name), "%s_core", v);
-    var(g, vars, name);
-    snprintf(ref, sizeof(ref), "variables.%s_core", v);
-    head41(g, ref);
-    snprintf(ref, sizeof(ref), "variables.%s_head", v);
-    snprintf(name, sizeof(name), "%s_head", v);
-    var(g, vars, name);
-    check(g, hw_cel_printable(&g->b, ref));
-    snprintf(name, sizeof(name), "%s_print", v);
-    var(g, vars, name);
-    snprintf(ref, sizeof(ref), "variables.%s_print", v);
-    lit(g, before);
-    put(g, " + ");
-    check(g, hw_cel_cut(&g->b, ref, 40, 40, ""));
-    put(g, " + ");
-    lit(g, after);
-    snprintf(name, sizeof(name), "p_%s", v);
-    var(g, vars, name);
-    snprintf(name, sizeof(name), "x_%s", v);
-    var_text(g, vars, name, fix);
-}
-
-/* delete-policy: a hook whose delete policy lacks before-hook-creation. */
-static void
-delete_policy_on(struct gen *g, const char *o)
-{
-    static const char *const bhc[] = {"before-hook-creation"};
-
-    has_ann(g, o, ANN_HOOK);
-    put(g, " && ");
-    has_ann(g, o, ANN_DELETE);
-    put(g, " && !");
-    ann(g, o, ANN_DELETE);
-    put(g, ".split(',').exists(p, p.lowerAscii().matches(");
-    words_rx(g, bhc, 1);
-    put(g, "))");
-}
-
-static void
-rule_delete_policy(struct gen *g, json_t *vars)
-{
-    put(g, "variables.labelled && ");
-    delete_policy_on(g, "object");
-    var(g, vars, "f_dp");
-    put(g, "variables.update && ");
-    delete_policy_on(g, "oldObject");
-    var(g, vars, "o_dp");
-    var_text(g, vars, "p_dp", txt_delete_policy);
-    var_text(g, vars, "x_dp", fix_delete_policy);
-}
-
-static void
-rule_ttl(struct gen *g, json_t *vars)
-{
-    long long min = rule_int(g, "ttl-after-finished", "minSeconds");
-    char fix[160];
-
-    put(g, "variables.labelled && has(object.spec.ttlSecondsAfterFinished) && "
-           "object.spec.ttlSecondsAfterFinished < %lld", min);
-    var(g, vars, "f_ttl");
-    put(g, "variables.update && has(oldObject.spec.ttlSecondsAfterFinished) && "
-           "oldObject.spec.ttlSecondsAfterFinished < %lld", min);
-    var(g, vars, "o_ttl");
-    put(g, "has(object.spec.ttlSecondsAfterFinished) ? 'ttlSecondsAfterFinished ' + "
-           "string(object.spec.ttlSecondsAfterFinished) + "
-           "' may delete the Job before Helm sees it finish' : ''");
-    var(g, vars, "p_ttl");
-    snprintf(fix, sizeof(fix), "remove ttlSecondsAfterFinished (the hook delete policy cleans up) or "
-             "set it to at least %lld", min);
-    var_text(g, vars, "x_ttl", fix);
-}
-
-static void
-rule_deadline(struct gen *g, json_t *vars)
-{
-    long long t = rule_int(g, "active-deadline", "helmTimeoutSeconds");
-    char a[160], b[80], fix[120];
-
-    put(g, "variables.labelled && (!has(object.spec.activeDeadlineSeconds) || "
-           "object.spec.activeDeadlineSeconds >= %lld)", t);
-    var(g, vars, "f_ads");
-    put(g, "variables.update && (!has(oldObject.spec.activeDeadlineSeconds) || "
-           "oldObject.spec.activeDeadlineSeconds >= %lld)", t);
-    var(g, vars, "o_ads");
-    snprintf(a, sizeof(a), "activeDeadlineSeconds is not set: a hung migration runs into Helm's %llds timeout", t);
-    snprintf(b, sizeof(b), " is not below Helm's %llds timeout: Helm gives up first", t);
-    put(g, "!has(object.spec.activeDeadlineSeconds) ? ");
-    lit(g, a);
-    put(g, " : 'activeDeadlineSeconds ' + string(object.spec.activeDeadlineSeconds) + ");
-    lit(g, b);
-    var(g, vars, "p_ads");
-    snprintf(fix, sizeof(fix), "set spec.activeDeadlineSeconds below Helm's --timeout (%llds)", t);
-    var_text(g, vars, "x_ads", fix);
-}
-
-/* long-lived-sidecar: a container after the first whose name or image
- * holds a pattern (read up to a NUL, as strstr() does), unless some
- * container mentions a way to stop. policy.c's mentions_stop() walks any
- * depth; a Job's containers are typed, and no string in them lies deeper
- * than 7 levels below the list (tests/apiserver/schema/job-v1.schema.json,
- * lifecycle.postStart.httpGet.httpHeaders[].value), so STOP_DEPTH levels
- * see them all. */
-static void
-sidecar_on(struct gen *g, const char *c)
-{
-    const json_t *pats = at(at(g->d, "rules", "long-lived-sidecar"), "containers", NULL);
-
-    put(g, "has(%s) && size(%s) >= 2 && !", c, c);
-    check(g, hw_cel_deep_contains(&g->b, c, stop_words, 2, STOP_DEPTH));
-    put(g, "\n&& %s.exists(c, c != %s[0] && ", c, c);
-    check(g, hw_cel_string_list(&g->b, pats));
-    put(g, ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
-           "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s))))");
-}
-
-static void
-rule_sidecar(struct gen *g, json_t *vars)
-{
-    put(g, "variables.labelled && ");
-    sidecar_on(g, "object.spec.template.spec.containers");
-    var(g, vars, "f_car");
-    put(g, "variables.update && ");
-    sidecar_on(g, "oldObject.spec.template.spec.containers");
-    var(g, vars, "o_car");
-    put(g, "variables.f_car ? object.spec.template.spec.containers.filter(c, "
-           "c != object.spec.template.spec.containers[0] && ");
-    check(g, hw_cel_string_list(&g->b, at(at(g->d, "rules", "long-lived-sidecar"), "containers", NULL)));
-    put(g, ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
-           "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s)))) : []");
-    var(g, vars, "car");
-    put(g, "size(variables.car) > 0 && has(variables.car[0].name) ? string(variables.car[0].name) : ''");
-    var(g, vars, "car_name");
-    check(g, hw_cel_printable(&g->b, "variables.car_name"));
-    var(g, vars, "car_print");
-    put(g, "'container ' + (size(variables.car) > 0 && has(variables.car[0].name) ? ");
-    check(g, hw_cel_cut(&g->b, "variables.car_print", 40, 37, "..."));
-    put(g, " : '(not a string)') + ' looks like a long-lived sidecar: the Job would never complete'");
-    var(g, vars, "p_car");
-    var_text(g, vars, "x_car", fix_sidecar);
-}
-
-/* The Job as policy.c's name_job() names it in a denial: "ns/name". */
-static void
-job_variables(struct gen *g, json_t *vars)
-{
-    put(g, "string(");
-    namespace_expr(g);
-    put(g, ")");
-    var(g, vars, "ns");
-    put(g, "'\"' + variables.ns + (variables.ns != '' ? '/' : '') + "
-           "(has(object.metadata.name) && object.metadata.name != '' ? string(object.metadata.name) :\n"
-           "  has(object.metadata.generateName) ? string(object.metadata.generateName) : '(unnamed)') + '\"'");
-    var(g, vars, "job");
-}
-
-/* The variables of every rule whose action is want (or not off when NULL). */
-static void
-rule_variables(struct gen *g, json_t *vars, const char *want)
-{
-    static const struct { const char *rule; void (*fn)(struct gen *, json_t *); } fns[] = {
-        {"not-a-hook", rule_release}, {"delete-policy", rule_delete_policy},
-        {"ttl-after-finished", rule_ttl}, {"active-deadline", rule_deadline},
-        {"long-lived-sidecar", rule_sidecar},
-    };
-    const char *a;
-
-    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-        a = action(g, fns[i].rule);
-        if (want ? is(a, want) : !is(a, "off"))
-            fns[i].fn(g, vars);
-    }
-    a = action(g, "unknown-hook-value");
-    if (want ? is(a, want) : !is(a, "off")) {
-        rule_values(g, vars, "ev", ANN_HOOK, helm_events, sizeof(helm_events) / sizeof(helm_events[0]),
-                    "helm.sh/hook has unknown event \"", "\": Helm skips this Job entirely", fix_events);
-        rule_values(g, vars, "del", ANN_DELETE, helm_deletes, sizeof(helm_deletes) / sizeof(helm_deletes[0]),
-                    "helm.sh/hook-delete-policy has unknown value \"", "\": Helm ignores it", fix_deletes);
-    }
-}
-
-/* The ratchet: the stored Job already broke the slot's rule. */
-static void
-waived(struct gen *g, const struct slot *s)
-{
-    if (is(s->rule, "unknown-hook-value"))
-        put(g, "(variables.o_ev || variables.o_del)");
-    else
-        put(g, "variables.o_%s", s->var);
-}
-
-/* policy.c stale_template(): what the policy would change in the stored
- * template, "restartPolicy,imagePullSecrets"; "" when nothing. */
-static int
-stale_variables(struct gen *g, json_t *vars)
-{
-    const json_t *restart = at(g->d, "restartPolicy", NULL), *pull = at(g->d, "imagePullSecrets", NULL);
-    const char *r = "oldObject.spec.template.spec.restartPolicy";
-    const char *ps = "oldObject.spec.template.spec.imagePullSecrets";
-    int sr = !is(mode_of(restart), "off");
-    int sp = is(mode_of(pull), "merge") && json_array_size(at(pull, "names", NULL)) > 0;
-
-    if (!sr && !sp)
-        return 0;
-    put(g, "variables.update && variables.selected && ");
-    if (sr) {
-        put(g, "!(has(%s) && %s == ", r, r);
-        lit(g, value_of(restart));
-        if (is(mode_of(restart), "enforce"))
-            put(g, ")");
-        else
-            put(g, ") && (!has(%s) || %s == 'Always')", r, r);
-    } else {
-        put(g, "false");
-    }
-    var(g, vars, "stale_restart");
-    put(g, "variables.update && variables.selected && ");
-    if (sp) {
-        check(g, hw_cel_string_list(&g->b, at(pull, "names", NULL)));
-        put(g, ".exists(n, !(has(%s) && %s.exists(e, has(e.name) && e.name == n)))", ps, ps);
-    } else {
-        put(g, "false");
-    }
-    var(g, vars, "stale_pull");
-    put(g, "(variables.stale_restart ? 'restartPolicy' : '') + "
-           "(variables.stale_restart && variables.stale_pull ? ',' : '') + "
-           "(variables.stale_pull ? 'imagePullSecrets' : '')");
-    var(g, vars, "stale");
-    return 1;
-}
-
-/* ---- the validating policies ---- */
-
-/* One validation: the expression written, which fails (warns or denies)
- * when false; message_expression may be NULL. */
-static void
-validation(struct gen *g, json_t *list, const char *message, const char *message_expression)
-{
-    json_t *e = take(g), *v;
-
-    v = json_pack("{s:o, s:s}", "expression", e, "message", message);
-    if (v != NULL && message_expression != NULL &&
-        json_object_set_new(v, "messageExpression", json_string(message_expression)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v == NULL || json_array_append_new(list, v) != 0)
-        g->failed = 1;
-}
-
-/* The Warn policy's validations: the stale template, then each finding in
- * policy.c's order; a deny rule the stored Job already broke warns, and
- * says why it does not deny. */
-static json_t *
-warn_validations(struct gen *g, int stale)
-{
-    json_t *list = json_array();
-    char note[160], what[64], msg[32];
-
-    if (stale) {
-        put(g, "variables.stale == ''");
-        validation(g, list, "pod template predates the policy: it is immutable; recreate the Job to apply it",
-                   "'pod template predates the policy (' + variables.stale + '): it is immutable; "
-                   "recreate the Job to apply it'");
-    }
-    for (size_t i = 0; i < N_SLOTS; i++) {
-        const struct slot *s = &slots[i];
-        const char *a = action(g, s->rule);
-
-        if (is(a, "off"))
-            continue;
-        snprintf(what, sizeof(what), "hookwarden rule %s", s->rule);
-        snprintf(msg, sizeof(msg), "variables.p_%s", s->var);
-        put(g, "!(variables.f_%s", s->var);
-        if (is(a, "deny")) {
-            put(g, " && ");
-            waived(g, s);
-        }
-        put(g, ")");
-        validation(g, list, what, msg);
-        if (!is(a, "deny"))
-            continue;
-        snprintf(note, sizeof(note), "rule %s is not enforced on this update: the stored Job already broke it",
-                 s->rule);
-        put(g, "!(variables.f_%s && ", s->var);
-        waived(g, s);
-        put(g, ")");
-        validation(g, list, note, NULL);
-    }
-    return list;
-}
-
-/* The webhook's auditAnnotations: stale-template, and finding.RULE with
- * the stronger action of the rule's findings (a waived denial warns). */
-static json_t *
-audit_annotations(struct gen *g, int stale)
-{
-    json_t *list = json_array();
-    char key[64];
-
-    if (stale) {
-        put(g, "variables.stale");
-        add_keyed(g, list, "key", "valueExpression", "stale-template");
-    }
-    if (hw_policy_override_count(g->p) > 0) {
-        /* The overrides that apply to a selected Job, "0,2" (handler.c). */
-        put(g, "variables.selected ? [");
-        for (size_t i = 0; i < hw_policy_override_count(g->p); i++) {
-            put(g, "%s", i ? ", " : "");
-            override_matches(g, g->p, i);
-            put(g, " ? '%zu' : ''", i);
-        }
-        put(g, "].filter(x, x != '').join(',') : ''");
-        add_keyed(g, list, "key", "valueExpression", "overrides");
-    }
-    for (int r = 0; r < HW_RULE_COUNT; r++) {
-        const char *rule = hw_policy_rule_name((enum hw_rule)r), *a = action(g, rule);
-        const struct slot *first = NULL;
-
-        if (is(a, "off"))
-            continue;
-        for (size_t i = 0; i < N_SLOTS; i++) {
-            if (!is(slots[i].rule, rule))
-                continue;
-            put(g, "%svariables.f_%s", first ? " || " : "", slots[i].var);
-            if (first == NULL)
-                first = &slots[i];
-        }
-        if (is(a, "deny")) {
-            put(g, " ? (");
-            waived(g, first);
-            put(g, " ? 'warn' : 'deny') : ''");
-        } else {
-            put(g, " ? 'warn' : ''");
-        }
-        snprintf(key, sizeof(key), "finding.%s", rule);
-        add_keyed(g, list, "key", "valueExpression", key);
-    }
-    return list;
-}
-
-/* The denial: policy.c joins its denials with "; " into HW_DENY_MAX bytes,
- * a cut that can end inside a character (sent as one U+FFFD per byte). */
-static void
-deny_variables(struct gen *g, json_t *vars)
-{
-    const char *m = "variables.deny_full";
-
-    put(g, "[]");
-    for (size_t i = 0; i < N_SLOTS; i++) {
-        if (!is(action(g, slots[i].rule), "deny"))
-            continue;
-        put(g, "\n+ (variables.f_%s && !", slots[i].var);
-        waived(g, &slots[i]);
-        put(g, " ? ['Job ' + variables.job + ' violates rule %s: ' + variables.p_%s + '. Fix: ' + "
-               "variables.x_%s] : [])", slots[i].rule, slots[i].var, slots[i].var);
-    }
-    var(g, vars, "denials");
-    put(g, "variables.denials.join('; ')");
-    var(g, vars, "deny_full");
-    /* Characters to drop from DENY_MAX: at most the extra bytes of the
-     * multi-byte ones (only object values quoted in a problem have any). */
-    put(g, "([");
-    for (int k = 0; k <= 63; k++)
-        put(g, "%s%d", k ? ", " : "", k);
-    put(g, "].filter(k, k <= size(bytes(%s)) - size(%s) && %d - k <= size(%s)\n"
-           "    && size(bytes(%s.substring(0, %d - k))) <= %d) + [size(bytes(%s)) - size(%s)])[0]",
-        m, m, DENY_MAX, m, m, DENY_MAX, DENY_MAX, m, m);
-    var(g, vars, "deny_drop");
-    put(g, "size(bytes(%s)) <= %d ? %s :\n"
-           "size(bytes(%s)) == size(%s) ? %s.substring(0, %d) :\n"
-           "%s.substring(0, %d - variables.deny_drop) + ['', '\\ufffd', '\\ufffd\\ufffd', "
-           "'\\ufffd\\ufffd\\ufffd'][%d - size(bytes(%s.substring(0, %d - variables.deny_drop)))]",
-        m, DENY_MAX, m, m, m, m, DENY_MAX, m, DENY_MAX, DENY_MAX, m, DENY_MAX);
-    var(g, vars, "deny_message");
 }
 
 /* ---- the object stream ---- */
@@ -1083,20 +575,20 @@ static json_t *
 warn_policy(struct gen *g)
 {
     json_t *vars = selection_variables(g), *spec;
-    int stale = stale_variables(g, vars), any = stale;
+    int stale = gen_stale_variables(g, vars), any = stale;
 
     for (int r = 0; r < HW_RULE_COUNT; r++)
-        any |= rule_on(g, hw_policy_rule_name((enum hw_rule)r));
+        any |= gen_rule_on(g, hw_policy_rule_name((enum hw_rule)r));
     any |= hw_policy_override_count(g->p) > 0;  /* the overrides audit annotation */
     if (!any) {
         json_decref(vars);
         return NULL;
     }
-    rule_variables(g, vars, NULL);
+    gen_rule_variables(g, vars, NULL);
     spec = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "failurePolicy", "Fail", "matchConstraints",
                      match_constraints(g), "matchConditions", match_conditions(g), "variables", vars,
-                     "validations", warn_validations(g, stale), "auditAnnotations",
-                     audit_annotations(g, stale));
+                     "validations", gen_warn_validations(g, stale), "auditAnnotations",
+                     gen_audit_annotations(g, stale));
     return object(g, "ValidatingAdmissionPolicy", g->name, spec);
 }
 
@@ -1108,17 +600,17 @@ deny_policy(struct gen *g, const char *name)
     int any = 0;
 
     for (int r = 0; r < HW_RULE_COUNT; r++)
-        any |= is(action(g, hw_policy_rule_name((enum hw_rule)r)), "deny");
+        any |= gen_is(gen_action(g, hw_policy_rule_name((enum hw_rule)r)), "deny");
     if (!any)
         return NULL;
     vars = selection_variables(g);
-    job_variables(g, vars);
-    rule_variables(g, vars, "deny");
+    gen_job_variables(g, vars);
+    gen_rule_variables(g, vars, "deny");
     /* A ratchet reads the stored Job's findings of the same rules. */
-    deny_variables(g, vars);
+    gen_deny_variables(g, vars);
     list = json_array();
-    put(g, "size(variables.denials) == 0");
-    validation(g, list, "hookwarden: the Job violates a rule of the platform policy",
+    gen_put(g, "size(variables.denials) == 0");
+    gen_validation(g, list, "hookwarden: the Job violates a rule of the platform policy",
                "variables.deny_message");
     if (json_array_size(list) == 1)
         json_object_set_new(json_array_get(list, 0), "reason", json_string("Forbidden"));
@@ -1163,7 +655,7 @@ count_mode(const struct gen *g, const char *a, const char *const *keys, size_t n
     int c = 0;
 
     for (size_t i = 0; i < n; i++)
-        c += is(mode_of(at(g->d, a, keys[i])), mode);
+        c += gen_is(gen_mode_of(gen_at(g->d, a, keys[i])), mode);
     return c;
 }
 
@@ -1177,11 +669,11 @@ most_warnings(const struct gen *g)
     int replaced = count_mode(g, "hook", anns, 3, "enforce") + count_mode(g, "job", ints, 3, "enforce");
     int warn = 0, deny = 0, create, update;
 
-    for (size_t i = 0; i < N_SLOTS; i++) {
-        warn += is(action(g, slots[i].rule), "warn");
-        deny += is(action(g, slots[i].rule), "deny");
+    for (size_t i = 0; i < gen_n_slots; i++) {
+        warn += gen_is(gen_action(g, gen_slots[i].rule), "warn");
+        deny += gen_is(gen_action(g, gen_slots[i].rule), "deny");
     }
-    create = replaced + !is(mode_of(at(g->d, "restartPolicy", NULL)), "off") + warn;
+    create = replaced + !gen_is(gen_mode_of(gen_at(g->d, "restartPolicy", NULL)), "off") + warn;
     update = 2 + 1 + replaced + warn + 2 * deny;
     return create > update ? create : update;
 }
@@ -1317,20 +809,20 @@ variants_build(const struct hw_policy *p, struct variants *vs, struct hw_error *
 
 /* CEL: the request's namespace matches one of override i's patterns (a
  * pattern's '*' is any run, '?' one character; names hold only [a-z0-9-]). */
-static void
-override_matches(struct gen *g, const struct hw_policy *p, size_t i)
+void
+gen_override_matches(struct gen *g, const struct hw_policy *p, size_t i)
 {
     size_t n;
     const char *const *pats = hw_policy_override_namespaces(p, i, &n);
 
-    namespace_expr(g);
-    put(g, ".matches('^(?:");
+    gen_namespace_expr(g);
+    gen_put(g, ".matches('^(?:");
     for (size_t k = 0; k < n; k++) {
-        put(g, "%s", k ? "|" : "");
+        gen_put(g, "%s", k ? "|" : "");
         for (const char *c = pats[k]; *c; c++)
-            put(g, "%s", *c == '*' ? ".*" : *c == '?' ? "." : (char[]){*c, '\0'});
+            gen_put(g, "%s", *c == '*' ? ".*" : *c == '?' ? "." : (char[]){*c, '\0'});
     }
-    put(g, ")$')");
+    gen_put(g, ")$')");
 }
 
 /* CEL true exactly in the namespaces whose matching overrides give variant v. */
@@ -1342,13 +834,13 @@ variant_condition(struct gen *g, const struct hw_policy *p, const struct variant
     for (unsigned m = 0; m < (1u << vs->n_overrides); m++) {
         if (vs->of[m] != v)
             continue;
-        put(g, first ? "(" : " || (");
+        gen_put(g, first ? "(" : " || (");
         for (size_t i = 0; i < vs->n_overrides; i++) {
-            put(g, i ? " && " : "");
-            put(g, m & (1u << i) ? "" : "!");
-            override_matches(g, p, i);
+            gen_put(g, i ? " && " : "");
+            gen_put(g, m & (1u << i) ? "" : "!");
+            gen_override_matches(g, p, i);
         }
-        put(g, ")");
+        gen_put(g, ")");
         first = 0;
     }
     return g->failed ? NULL : hw_buf_steal(&g->b, NULL);
