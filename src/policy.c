@@ -5,7 +5,7 @@
  * (the base layer, or the matching overrides laid over it: policylayer.c),
  * sets what the platform wants set (hook annotations, restartPolicy,
  * imagePullSecrets, Job settings) through the patch builder, then lints the
- * result against Helm's rules. On UPDATE it judges only what the update
+ * result against Helm's rules (policylint.c). On UPDATE it judges only what the update
  * changes: the pod template keeps the stored values (it is immutable), Job
  * settings the update leaves alone stay, and a rule denies only what the
  * stored Job did not already break. Objects being deleted are left alone.
@@ -39,19 +39,6 @@ static const char *const helm_delete_policies[] = {
     "hook-succeeded", "hook-failed", "before-hook-creation",
 };
 
-#define ANN_HOOK "helm.sh/hook"
-#define ANN_DELETE "helm.sh/hook-delete-policy"
-#define ANN_WEIGHT "helm.sh/hook-weight"
-#define ANN_RELEASE "meta.helm.sh/release-name"
-
-/* Everything one decision reads and writes. */
-struct decision {
-    const struct policy_settings *s;  /* the effective settings for the Job's namespace */
-    struct hw_outcome *out;
-    char job[160];               /* "ns/name", quoted, for denial messages */
-    unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
-    unsigned waived;             /* rules the stored Job already broke: deny becomes warn */
-};
 
 enum selection {
     SELECT_NONE = 0,
@@ -62,18 +49,13 @@ enum selection {
 /* ---- table of contents: the static functions, in the order they appear ---- */
 
 static void build_read_plan(void);
-static const char *str_of(const json_t *v, size_t *len);
 static int str_is(const json_t *v, const char *lit);
 static const json_t *present(const json_t *v);
 static const json_t *get_path(const json_t *obj, const char *const *path, size_t n);
-static const json_t *annotation(const json_t *obj, const char *key);
 static int word_in(const char *s, size_t len, const char *const *words, size_t n);
-static int next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen);
 static int same_helm_list(const char *a, size_t alen, const char *b, size_t blen);
 static void warn(struct hw_outcome *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void changed(struct hw_outcome *out, const char *what);
-static const char *shown(const json_t *v, char *buf, size_t bufsz);
-static void finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix);
 static int list_has(const struct policy_strlist *l, const char *s);
 static int labelled(const struct policy_settings *p, const json_t *object);
 static const char *namespace_of(const struct hw_target *t, const json_t *object);
@@ -94,17 +76,8 @@ static int keep_template(struct decision *d, json_t *obj, const json_t *old, str
                          struct hw_error *err);
 static int set_job_int(struct decision *d, json_t *obj, const json_t *old, struct hw_patch *patch,
                        const struct policy_int *want, const char *key, struct hw_error *err);
-static const char *first_unknown(const json_t *value, int (*known)(const char *, size_t), char *buf,
-                                 size_t bufsz);
-static void lint_hook_values(struct decision *d, const json_t *obj);
-static void lint_delete_policy(struct decision *d, const json_t *obj);
-static void lint_job_settings(struct decision *d, const json_t *obj);
-static int mentions_stop(const json_t *v);
-static void lint_sidecars(struct decision *d, const json_t *obj);
-static void lint_not_a_hook(struct decision *d, const json_t *obj);
 static int mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_patch *patch,
                   struct hw_error *err);
-static void lint(struct decision *d, const json_t *obj);
 static void name_job(struct decision *d, const struct hw_target *t, const json_t *object);
 static void outcome_reset(struct hw_outcome *out);
 
@@ -207,8 +180,8 @@ hw_policy_unref(struct hw_policy *p)
 /* ---- strings, compared with their lengths ---- */
 
 /* The bytes of a string value and their count; NULL (len 0) for anything else. */
-static const char *
-str_of(const json_t *v, size_t *len)
+const char *
+policy_str_of(const json_t *v, size_t *len)
 {
     *len = json_is_string(v) ? json_string_length(v) : 0;
     return json_string_value(v);
@@ -239,8 +212,8 @@ get_path(const json_t *obj, const char *const *path, size_t n)
     return present(obj);
 }
 
-static const json_t *
-annotation(const json_t *obj, const char *key)
+const json_t *
+policy_annotation(const json_t *obj, const char *key)
 {
     return present(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
                                    key));
@@ -275,8 +248,8 @@ policy_is_known_delete_policy(const char *s, size_t len)
  * each call sets part and plen to the next trimmed part and returns 1, or
  * returns 0 at the end. A NUL is an ordinary byte of a part, as in Go.
  */
-static int
-next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen)
+int
+policy_next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen)
 {
     size_t i = *pos, end;
 
@@ -309,10 +282,10 @@ same_helm_list(const char *a, size_t alen, const char *b, size_t blen)
         size_t xlen = pass ? blen : alen, ylen = pass ? alen : blen;
 
         ia = 0;
-        while (next_part(x, xlen, &ia, &pa, &la)) {
+        while (policy_next_part(x, xlen, &ia, &pa, &la)) {
             found = 0;
             ib = 0;
-            while (!found && next_part(y, ylen, &ib, &pb, &lb))
+            while (!found && policy_next_part(y, ylen, &ib, &pb, &lb))
                 found = la == lb && strncasecmp(pa, pb, la) == 0;
             if (!found)
                 return 0;
@@ -357,11 +330,11 @@ changed(struct hw_outcome *out, const char *what)
 }
 
 /* Quotes an object-supplied value for a message: printable, at most 40 bytes. */
-static const char *
-shown(const json_t *v, char *buf, size_t bufsz)
+const char *
+policy_shown(const json_t *v, char *buf, size_t bufsz)
 {
     size_t len;
-    const char *s = str_of(v, &len);
+    const char *s = policy_str_of(v, &len);
 
     if (s == NULL)
         return "(not a string)";
@@ -374,8 +347,8 @@ shown(const json_t *v, char *buf, size_t bufsz)
 }
 
 /* Records a finding of rule and, by its action, a warning or a denial. */
-static void
-finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix)
+void
+policy_finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix)
 {
     struct hw_outcome *out = d->out;
     enum hw_action action = d->s->actions[rule];
@@ -487,17 +460,17 @@ set_annotation(struct decision *d, json_t *obj, struct hw_patch *patch,
 
     if (want->mode == HW_MODE_OFF)
         return 0;
-    cur = annotation(obj, key);
+    cur = policy_annotation(obj, key);
     if (cur != NULL) {
         if (want->mode == HW_MODE_ADD)
             return 0;
-        have = str_of(cur, &len);
+        have = policy_str_of(cur, &len);
         if (have != NULL && (helm_list ? same_helm_list(have, len, want->value, strlen(want->value))
                                        : str_is(cur, want->value)))
             return 0;
         d->out->n_replaced++;
         hw_text_printable(b2, sizeof(b2), want->value, strlen(want->value), 40);
-        warn(d->out, "%s %s replaced by %s (platform policy)", key, shown(cur, b1, sizeof(b1)), b2);
+        warn(d->out, "%s %s replaced by %s (platform policy)", key, policy_shown(cur, b1, sizeof(b1)), b2);
     }
     changed(d->out, what);
     return hw_patch_set(patch, obj, path, 3, json_string(want->value), err);
@@ -521,7 +494,7 @@ set_restart_policy(struct decision *d, json_t *obj, struct hw_patch *patch, stru
             return 0;
         d->out->n_replaced++;
         warn(d->out, "restartPolicy %s replaced by %s: a failed migration must not restart in place",
-             shown(cur, b1, sizeof(b1)), want->value);
+             policy_shown(cur, b1, sizeof(b1)), want->value);
     }
     changed(d->out, "restartPolicy");
     return hw_patch_set(patch, obj, path_restart, 4, json_string(want->value), err);
@@ -575,7 +548,7 @@ keep_field(struct decision *d, json_t *obj, const json_t *old, const char *const
         return 0;
     if (path == path_restart)
         warn(d->out, "restartPolicy %s kept as %s: the pod template of an existing Job cannot change",
-             cur ? shown(cur, b1, sizeof(b1)) : "(none)", was ? shown(was, b2, sizeof(b2)) : "(none)");
+             cur ? policy_shown(cur, b1, sizeof(b1)) : "(none)", was ? policy_shown(was, b2, sizeof(b2)) : "(none)");
     else
         warn(d->out, "imagePullSecrets kept as stored: the pod template of an existing Job cannot change");
     changed(d->out, what);
@@ -650,199 +623,6 @@ set_job_int(struct decision *d, json_t *obj, const json_t *old, struct hw_patch 
     return hw_patch_set(patch, obj, path, 2, json_integer(want->value), err);
 }
 
-/* ---- lint ---- */
-
-/* The first part of a Helm list value that known() rejects, made
- * printable into buf; NULL when every part is known. */
-static const char *
-first_unknown(const json_t *value, int (*known)(const char *, size_t), char *buf, size_t bufsz)
-{
-    const char *part, *s;
-    size_t pos = 0, len, plen;
-
-    s = str_of(value, &len);
-    while (s != NULL && next_part(s, len, &pos, &part, &plen)) {
-        if (known(part, plen))
-            continue;
-        hw_text_printable(buf, bufsz, part, plen, 40);
-        return buf;
-    }
-    return NULL;
-}
-
-static void
-lint_hook_values(struct decision *d, const json_t *obj)
-{
-    const char *bad;
-    char msg[160], b[48];
-
-    bad = first_unknown(annotation(obj, ANN_HOOK), policy_is_known_event, b, sizeof(b));
-    if (bad != NULL) {
-        snprintf(msg, sizeof(msg), "helm.sh/hook has unknown event \"%s\": Helm skips this Job entirely",
-                 bad);
-        finding(d, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
-                "use only pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, "
-                "post-delete, pre-rollback, post-rollback or test in helm.sh/hook");
-    }
-    bad = first_unknown(annotation(obj, ANN_DELETE), policy_is_known_delete_policy, b, sizeof(b));
-    if (bad != NULL) {
-        snprintf(msg, sizeof(msg), "helm.sh/hook-delete-policy has unknown value \"%s\": Helm ignores it",
-                 bad);
-        finding(d, HW_RULE_UNKNOWN_HOOK_VALUE, msg,
-                "use only before-hook-creation, hook-succeeded or hook-failed in "
-                "helm.sh/hook-delete-policy");
-    }
-}
-
-static void
-lint_delete_policy(struct decision *d, const json_t *obj)
-{
-    const json_t *del = annotation(obj, ANN_DELETE);
-    const char *s, *part;
-    size_t pos = 0, len, plen;
-
-    /* Without the annotation Helm defaults to before-hook-creation. */
-    if (annotation(obj, ANN_HOOK) == NULL || del == NULL)
-        return;
-    s = str_of(del, &len);
-    while (s != NULL && next_part(s, len, &pos, &part, &plen)) {
-        if (plen == 20 && strncasecmp(part, "before-hook-creation", 20) == 0)
-            return;
-    }
-    finding(d, HW_RULE_DELETE_POLICY,
-            "hook-delete-policy lacks before-hook-creation: a failed run blocks the next upgrade",
-            "add before-hook-creation to helm.sh/hook-delete-policy, e.g. "
-            "\"before-hook-creation,hook-succeeded\"");
-}
-
-static void
-lint_job_settings(struct decision *d, const json_t *obj)
-{
-    const struct policy_settings *p = d->s;
-    const json_t *spec = json_object_get(obj, "spec");
-    const json_t *ttl = json_object_get(spec, "ttlSecondsAfterFinished");
-    const json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
-    char msg[160], fix[200];
-
-    /* The messages are written only for a rule that is on. */
-    if (p->actions[HW_RULE_TTL] != HW_ACTION_OFF && json_is_integer(ttl) &&
-        json_integer_value(ttl) < p->ttl_min_seconds) {
-        snprintf(msg, sizeof(msg),
-                 "ttlSecondsAfterFinished %lld may delete the Job before Helm sees it finish",
-                 (long long)json_integer_value(ttl));
-        snprintf(fix, sizeof(fix),
-                 "remove ttlSecondsAfterFinished (the hook delete policy cleans up) or set it to "
-                 "at least %lld",
-                 p->ttl_min_seconds);
-        finding(d, HW_RULE_TTL, msg, fix);
-    }
-    if (p->actions[HW_RULE_ACTIVE_DEADLINE] == HW_ACTION_OFF)
-        return;
-    if (!json_is_integer(ads)) {
-        snprintf(msg, sizeof(msg),
-                 "activeDeadlineSeconds is not set: a hung migration runs into Helm's %llds timeout",
-                 p->helm_timeout_seconds);
-        snprintf(fix, sizeof(fix), "set spec.activeDeadlineSeconds below Helm's --timeout (%llds)",
-                 p->helm_timeout_seconds);
-        finding(d, HW_RULE_ACTIVE_DEADLINE, msg, fix);
-    } else if (json_integer_value(ads) >= p->helm_timeout_seconds) {
-        snprintf(msg, sizeof(msg),
-                 "activeDeadlineSeconds %lld is not below Helm's %llds timeout: Helm gives up first",
-                 (long long)json_integer_value(ads), p->helm_timeout_seconds);
-        snprintf(fix, sizeof(fix), "set spec.activeDeadlineSeconds below Helm's --timeout (%llds)",
-                 p->helm_timeout_seconds);
-        finding(d, HW_RULE_ACTIVE_DEADLINE, msg, fix);
-    }
-}
-
-/* Does any container mention the quitquitquit endpoint or flag that proxies
- * (cloud-sql-proxy --quitquitquit, istio /quitquitquit) use to stop? */
-static int
-mentions_stop(const json_t *v)
-{
-    size_t i;
-    const char *k;
-    const json_t *e;
-
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return strstr(json_string_value(v), "quitquitquit") != NULL ||
-               strstr(json_string_value(v), "EXIT_ON_ZERO_ACTIVE_CONNECTIONS") != NULL;
-    case JSON_ARRAY:
-        json_array_foreach(v, i, e) {
-            if (mentions_stop(e))
-                return 1;
-        }
-        return 0;
-    case JSON_OBJECT:
-        json_object_foreach((json_t *)v, k, e) {
-            if (mentions_stop(e))
-                return 1;
-        }
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-static void
-lint_sidecars(struct decision *d, const json_t *obj)
-{
-    const struct policy_settings *p = d->s;
-    const json_t *containers = json_object_get(
-        json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-        "containers");
-    const json_t *c;
-    size_t i;
-    char msg[160], b[48];
-
-    if (p->actions[HW_RULE_SIDECAR] == HW_ACTION_OFF || json_array_size(containers) < 2 ||
-        mentions_stop(containers))
-        return;
-    json_array_foreach(containers, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        const char *image = json_string_value(json_object_get(c, "image"));
-
-        if (i == 0)
-            continue;
-        for (size_t s = 0; s < p->sidecars.n; s++) {
-            if ((name && strstr(name, p->sidecars.v[s])) || (image && strstr(image, p->sidecars.v[s]))) {
-                snprintf(msg, sizeof(msg),
-                         "container %s looks like a long-lived sidecar: the Job would never complete",
-                         shown(json_object_get(c, "name"), b, sizeof(b)));
-                finding(d, HW_RULE_SIDECAR, msg,
-                        "run it as a native sidecar (an initContainer with restartPolicy: Always), "
-                        "disable injection for this Job, or stop it when the migration ends "
-                        "(e.g. cloud-sql-proxy --quitquitquit)");
-                return;
-            }
-        }
-    }
-}
-
-/*
- * Helm stamps meta.helm.sh/release-name on release resources only (hooks
- * are built without it), after it sorted hooks from the rendered manifest:
- * a Job carrying it is not a hook, whatever helm.sh/hook says. A hook
- * annotation next to it came too late (a Helm 3 post-renderer, a webhook,
- * this one included, or an edit), so the message says so in every case:
- * the verdict and its text depend only on the Job as it ends up, which a
- * native validating policy sees too (export.c).
- */
-static void
-lint_not_a_hook(struct decision *d, const json_t *obj)
-{
-    if (annotation(obj, ANN_RELEASE) == NULL)
-        return;
-    finding(d, HW_RULE_NOT_A_HOOK,
-            "not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it "
-            "is inert; set the hook in the chart",
-            "make it a hook in the chart: annotate the Job helm.sh/hook: pre-install,pre-upgrade "
-            "(many charts have a value such as useHelmHooks), or render the chart through "
-            "\"hookwarden render\" as a Helm 4 post-renderer; Helm sorts hooks before a Helm 3 "
-            "post-renderer, a webhook or an edit can add helm.sh/hook");
-}
-
 /* ---- the decision ---- */
 
 static int
@@ -864,17 +644,6 @@ mutate(struct decision *d, const struct hw_target *t, json_t *obj, struct hw_pat
         set_job_int(d, obj, old, patch, &p->ttl, "ttlSecondsAfterFinished", err) != 0)
         return -1;
     return 0;
-}
-
-/* Every rule over obj. */
-static void
-lint(struct decision *d, const json_t *obj)
-{
-    lint_not_a_hook(d, obj);
-    lint_hook_values(d, obj);
-    lint_delete_policy(d, obj);
-    lint_job_settings(d, obj);
-    lint_sidecars(d, obj);
 }
 
 static void
@@ -953,10 +722,10 @@ hw_policy_apply(const struct hw_policy *p, const struct hw_target *t, json_t *ob
         struct decision stored = d;
 
         stored.stored_rules = &d.waived;
-        lint(&stored, old);
+        policy_lint(&stored, old);
     }
     if (mutate(&d, t, object, patch, err) != 0)
         return -1;
-    lint(&d, object);
+    policy_lint(&d, object);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The policy snapshot's layout, shared by the policy module's files:
- * policy.c (deciding), policyfile.c (building snapshots from documents),
+ * policy.c (deciding), policylint.c (the rules over a Job, for policy.c),
+ * policyfile.c (building snapshots from documents),
  * policyschema.c (reading a document's keys) and policylayer.c (the field
  * table, per-namespace overrides, the policy as a document). Not
  * installed, not a contract: everything outside these files uses
@@ -141,5 +142,30 @@ const struct policy_settings *policy_settings_for(const struct hw_policy *p, con
 /* Helm's vocabulary (pkg/release/hook.go), shared by validation and lint. */
 int policy_is_known_event(const char *s, size_t len);
 int policy_is_known_delete_policy(const char *s, size_t len);
+
+/* One decision's state, and the helpers policy.c and policylint.c share. */
+
+#define ANN_HOOK "helm.sh/hook"
+#define ANN_DELETE "helm.sh/hook-delete-policy"
+#define ANN_WEIGHT "helm.sh/hook-weight"
+#define ANN_RELEASE "meta.helm.sh/release-name"
+
+/* Everything one decision reads and writes. */
+struct decision {
+    const struct policy_settings *s;  /* the effective settings for the Job's namespace */
+    struct hw_outcome *out;
+    char job[160];               /* "ns/name", quoted, for denial messages */
+    unsigned *stored_rules;      /* set: only collect the rules that fire (bit per rule) */
+    unsigned waived;             /* rules the stored Job already broke: deny becomes warn */
+};
+
+const char *policy_str_of(const json_t *v, size_t *len);
+const json_t *policy_annotation(const json_t *obj, const char *key);
+int policy_next_part(const char *s, size_t len, size_t *pos, const char **part, size_t *plen);
+const char *policy_shown(const json_t *v, char *buf, size_t bufsz);
+void policy_finding(struct decision *d, enum hw_rule rule, const char *problem, const char *fix);
+
+/* policylint.c: every rule over obj (policy.c's lint), findings into d. */
+void policy_lint(struct decision *d, const json_t *obj);
 
 #endif
