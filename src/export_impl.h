@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The exporter's shared state, for its two files: export.c (the policy
- * accessors and expression helpers below, selection, the mutating policy,
- * the object stream, per-namespace overrides and the entry points) and
- * exportrules.c (the rules' variables and texts, the validating policies).
+ * The exporter's shared state, for its three files: export.c (the policy
+ * accessors and expression helpers below, selection, the object stream,
+ * per-namespace overrides and the entry points), exportmutate.c (the
+ * mutating policy's mutations) and exportrules.c (the rules' variables and
+ * texts, the validating policies).
  * Not installed, not a contract: everything outside these files uses
  * include/hookwarden/export.h.
  */
@@ -61,6 +62,9 @@ void gen_has_ann(struct gen *g, const char *o, const char *key);
 void gen_ann(struct gen *g, const char *o, const char *key);
 void gen_namespace_expr(struct gen *g);
 void gen_override_matches(struct gen *g, const struct hw_policy *p, size_t i);
+
+/* exportmutate.c: the mutations, a JSON list */
+json_t *gen_mutations(struct gen *g);
 
 /* exportrules.c */
 void gen_job_variables(struct gen *g, json_t *vars);
