@@ -56,7 +56,6 @@ static int word_in(const char *s, size_t len, const char *const *words, size_t n
 static int same_helm_list(const char *a, size_t alen, const char *b, size_t blen);
 static void warn(struct hw_outcome *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void changed(struct hw_outcome *out, const char *what);
-static int list_has(const struct policy_strlist *l, const char *s);
 static int labelled(const struct policy_settings *p, const json_t *object);
 static const char *namespace_of(const struct hw_target *t, const json_t *object);
 static enum selection selects(const struct policy_settings *p, const struct hw_target *t,
@@ -388,8 +387,8 @@ policy_finding(struct decision *d, enum hw_rule rule, const char *problem, const
 
 /* ---- selection ---- */
 
-static int
-list_has(const struct policy_strlist *l, const char *s)
+int
+policy_list_has(const struct policy_strlist *l, const char *s)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (strcmp(l->v[i], s) == 0)
@@ -407,7 +406,7 @@ labelled(const struct policy_settings *p, const json_t *object)
 
     if (!json_is_string(label) || strlen(json_string_value(label)) != json_string_length(label))
         return 0;
-    return p->label_values.n == 0 || list_has(&p->label_values, json_string_value(label));
+    return p->label_values.n == 0 || policy_list_has(&p->label_values, json_string_value(label));
 }
 
 /* The request's namespace, else the object's, else "". */
@@ -431,7 +430,7 @@ selects(const struct policy_settings *p, const struct hw_target *t, const char *
     if (strcmp(t->group, "batch") != 0 || strcmp(t->version, "v1") != 0 ||
         strcmp(t->kind, "Job") != 0 || t->subresource[0] != '\0' || !json_is_object(object))
         return SELECT_NONE;
-    if (list_has(&p->ns_exclude, ns) || (p->ns_include.n > 0 && !list_has(&p->ns_include, ns)))
+    if (policy_list_has(&p->ns_exclude, ns) || (p->ns_include.n > 0 && !policy_list_has(&p->ns_include, ns)))
         return SELECT_NONE;
     if (labelled(p, object))
         return SELECT_ALL;

@@ -125,6 +125,9 @@ void policy_overlay(struct policy_settings *dst, const struct policy_settings *s
                     unsigned long long set);
 
 /* 1 when a namespace name pattern matches ns. */
+/* s is one of l's strings. */
+int policy_list_has(const struct policy_strlist *l, const char *s);
+
 int policy_glob_match(const char *pattern, const char *ns);
 
 /* 1 when some valid namespace name matches the pattern. */

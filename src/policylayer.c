@@ -342,21 +342,11 @@ hw_policy_for_namespace(const struct hw_policy *p, const char *ns, struct hw_err
     return q;
 }
 
-static int
-list_has(const struct policy_strlist *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->v[i], s) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int
 hw_policy_has_namespace(const struct hw_policy *p, const char *ns)
 {
-    return !list_has(&p->base.ns_exclude, ns) &&
-           (p->base.ns_include.n == 0 || list_has(&p->base.ns_include, ns));
+    return !policy_list_has(&p->base.ns_exclude, ns) &&
+           (p->base.ns_include.n == 0 || policy_list_has(&p->base.ns_include, ns));
 }
 
 /* ---- the policy as a document ---- */

@@ -53,7 +53,6 @@ static void read_rule_int(struct policy_vctx *v, const json_t *obj, const char *
 static void read_rule_params(struct policy_vctx *v, const json_t *obj, const char *path,
                              enum hw_rule r, struct policy_settings *p);
 static void read_rules(struct policy_vctx *v, const json_t *doc, struct policy_settings *p);
-static int list_has(const struct policy_strlist *l, const char *s);
 static void check_pattern(struct policy_vctx *v, const char *path, const char *pat,
                           const struct policy_settings *base);
 static void read_patterns(struct policy_vctx *v, const json_t *entry, struct policy_override *o,
@@ -610,16 +609,6 @@ policy_read_doc(struct policy_vctx *v, const json_t *doc, struct policy_settings
     read_rules(v, doc, p);
 }
 
-static int
-list_has(const struct policy_strlist *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->v[i], s) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* A pattern of an override must match some namespace the policy applies to. */
 static void
 check_pattern(struct policy_vctx *v, const char *path, const char *pat,
@@ -638,7 +627,7 @@ check_pattern(struct policy_vctx *v, const char *path, const char *pat,
     if (base->ns_include.n > 0 && i == base->ns_include.n)
         problem(v, path, "namespace pattern \"%s\" matches none of namespaces.include: the "
                 "override would never apply", pat);
-    else if (strpbrk(pat, "*?") == NULL && list_has(&base->ns_exclude, pat))
+    else if (strpbrk(pat, "*?") == NULL && policy_list_has(&base->ns_exclude, pat))
         problem(v, path, "namespace \"%s\" is in namespaces.exclude: the override would never "
                 "apply", pat);
 }
