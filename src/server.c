@@ -56,7 +56,7 @@ static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_
                          gnutls_privkey_t *pkey);
 static void creds_free(struct creds *c);
 static struct creds *creds_new(const struct hw_certs_pair *pair, struct hw_error *err);
-static void on_mhd_error(void *cls, const char *fmt, va_list ap);
+static void on_mhd_error(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static struct MHD_Daemon *start_worker(struct hw_server *s, struct worker *w, unsigned per_worker);
 static struct MHD_Daemon *start_plain(struct hw_server *s, struct hw_error *err);
 static void apply_defaults(struct hw_server_options *o);
