@@ -216,3 +216,9 @@ hw_budget_arena_live(void)
 {
     return arena.live;
 }
+
+int
+hw_budget_arena_enabled(void)
+{
+    return atomic_load_explicit(&arena_on, memory_order_relaxed);
+}

@@ -38,4 +38,8 @@ void hw_budget_end(struct hw_budget *b);
  * whose values were all released (what lets the arena start over). */
 size_t hw_budget_arena_live(void);
 
+/* 1 when small values come from the arena: off under valgrind (so memcheck
+ * sees every block) unless HOOKWARDEN_ARENA_UNDER_VALGRIND is set. */
+int hw_budget_arena_enabled(void);
+
 #endif

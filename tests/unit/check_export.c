@@ -24,21 +24,10 @@ struct exported {
     struct hw_error err;
 };
 
-static struct hw_policy *
-policy(const char *text)
-{
-    struct hw_error err = {0};
-    struct hw_policy *p = text ? hw_policy_parse(text, strlen(text), "test.json", NULL, &err)
-                               : hw_policy_new_default(NULL, &err);
-
-    ck_assert_msg(p != NULL, "policy refused: %s", err.msg);
-    return p;
-}
-
 static void
 export_policy(const char *text, const char *name, struct exported *e)
 {
-    struct hw_policy *p = policy(text);
+    struct hw_policy *p = tu_policy(text);
     struct hw_export_options opt = {.name = name};
 
     memset(e, 0, sizeof(*e));
@@ -372,7 +361,7 @@ START_TEST(test_export_carries_the_webhooks_rule_texts)
         "{\"rules\":{\"not-a-hook\":\"warn\",\"unknown-hook-value\":\"warn\",\"delete-policy\":\"warn\","
         "\"ttl-after-finished\":\"warn\",\"active-deadline\":\"warn\",\"long-lived-sidecar\":\"warn\"}}";
     const struct text_case *tc = &text_cases[_i];
-    struct hw_policy *p = policy(all_warn);
+    struct hw_policy *p = tu_policy(all_warn);
     struct hw_target t = {HW_OP_CREATE, "batch", "v1", "Job", "", "default", NULL};
     struct hw_patch *patch = hw_patch_new();
     struct hw_outcome oc;
@@ -409,12 +398,12 @@ END_TEST
 
 START_TEST(test_describe_is_a_policy_file_equal_in_effect)
 {
-    struct hw_policy *p = policy("{\"imagePullSecrets\":{\"names\":[\"a\",\"b\"]},\"job\":{\"backoffLimit\":"
+    struct hw_policy *p = tu_policy("{\"imagePullSecrets\":{\"names\":[\"a\",\"b\"]},\"job\":{\"backoffLimit\":"
                                  "{\"mode\":\"enforce\",\"value\":2}},\"rules\":{\"ttl-after-finished\":"
                                  "{\"action\":\"deny\",\"minSeconds\":30}}}");
     json_t *d = hw_policy_to_json(p, NULL), *d2;
     char *text = json_dumps(d, 0);
-    struct hw_policy *q = policy(text);
+    struct hw_policy *q = tu_policy(text);
 
     d2 = hw_policy_to_json(q, NULL);
     ck_assert(json_equal(d, d2));

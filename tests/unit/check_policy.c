@@ -18,17 +18,6 @@ struct run {
     int rc;
 };
 
-static struct hw_policy *
-policy(const char *text)
-{
-    struct hw_error err = {0};
-    struct hw_policy *p = text ? hw_policy_parse(text, strlen(text), "test.json", NULL, &err)
-                               : hw_policy_new_default(NULL, &err);
-
-    ck_assert_msg(p != NULL, "policy refused: %s", err.msg);
-    return p;
-}
-
 static enum hw_operation
 operation(const char *op)
 {
@@ -142,7 +131,7 @@ static const struct {
 
 START_TEST(test_policy_selects_only_labelled_batch_v1_jobs_on_create_and_update)
 {
-    struct hw_policy *p = policy(NULL);
+    struct hw_policy *p = tu_policy(NULL);
     struct hw_target t = {operation(select_cases[_i].op), "batch", select_cases[_i].version,
                           select_cases[_i].kind, "", "ns", NULL};
     struct hw_patch *patch = hw_patch_new();
@@ -162,7 +151,7 @@ END_TEST
 
 START_TEST(test_policy_default_adds_hook_annotations_and_sets_never_with_a_warning)
 {
-    struct hw_policy *p = policy(NULL);
+    struct hw_policy *p = tu_policy(NULL);
     struct run r;
 
     run(p, JOB(LABELLED, TEMPLATE("OnFailure")), "CREATE", &r);
@@ -187,7 +176,7 @@ END_TEST
 
 START_TEST(test_policy_keeps_the_charts_own_hook_values)
 {
-    struct hw_policy *p = policy(NULL);
+    struct hw_policy *p = tu_policy(NULL);
     struct run r;
 
     run(p, JOB(LABELLED ",\"annotations\":{\"helm.sh/hook\":\"post-install\",\"helm.sh/hook-delete-policy\":\"hook-succeeded\"}",
@@ -203,7 +192,7 @@ END_TEST
 
 START_TEST(test_policy_warns_about_a_release_resource_that_is_not_a_hook)
 {
-    struct hw_policy *p = policy(NULL);
+    struct hw_policy *p = tu_policy(NULL);
     struct run r, h;
 
     run(p, JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\"}", TEMPLATE("Never")),
@@ -315,7 +304,7 @@ static const struct {
 
 START_TEST(test_policy_modes_add_enforce_and_off)
 {
-    struct hw_policy *p = policy(mode_cases[_i].policy);
+    struct hw_policy *p = tu_policy(mode_cases[_i].policy);
     struct run r;
     const char *got;
 
@@ -363,7 +352,7 @@ static const struct {
 START_TEST(test_policy_job_settings_default_or_enforce)
 {
     char job[1024];
-    struct hw_policy *p = policy(job_cases[_i].policy);
+    struct hw_policy *p = tu_policy(job_cases[_i].policy);
     struct run r;
     const json_t *v;
 
@@ -388,7 +377,7 @@ END_TEST
 
 START_TEST(test_policy_namespaces_include_and_exclude)
 {
-    struct hw_policy *p = policy("{\"namespaces\":{\"include\":[\"apps\",\"db\"],\"exclude\":[\"db\"]}}");
+    struct hw_policy *p = tu_policy("{\"namespaces\":{\"include\":[\"apps\",\"db\"],\"exclude\":[\"db\"]}}");
     static const struct {
         const char *ns;
         int selected;
@@ -459,7 +448,7 @@ rule_policy(const char *rule, const char *action)
     char text[256];
 
     snprintf(text, sizeof(text), "{\"rules\":{\"not-a-hook\":\"off\",\"%s\":\"%s\"}}", rule, action);
-    return policy(text);
+    return tu_policy(text);
 }
 
 START_TEST(test_policy_lint_rules_warn)
@@ -530,7 +519,7 @@ END_TEST
 
 START_TEST(test_policy_several_denials_are_joined_in_one_message)
 {
-    struct hw_policy *p = policy("{\"rules\":{\"ttl-after-finished\":\"deny\",\"active-deadline\":\"deny\"}}");
+    struct hw_policy *p = tu_policy("{\"rules\":{\"ttl-after-finished\":\"deny\",\"active-deadline\":\"deny\"}}");
     struct run r;
 
     run(p, JOB(LABELLED HOOK_ANN("pre-install", "before-hook-creation"), TEMPLATE("Never") ",\"ttlSecondsAfterFinished\":0"),
@@ -670,7 +659,7 @@ END_TEST
 START_TEST(test_policy_update_that_drops_the_label_only_keeps_the_template)
 {
     static const char stored[] = JOB(LABELLED HOOKS, TEMPLATE("Never"));
-    struct hw_policy *p = policy("{\"rules\":{\"active-deadline\":\"deny\"}}");
+    struct hw_policy *p = tu_policy("{\"rules\":{\"active-deadline\":\"deny\"}}");
     struct run r;
 
     run_with(p, stored, JOB("\"labels\":{\"app\":\"x\"}", TEMPLATE("OnFailure")), "UPDATE", &r);
@@ -688,7 +677,7 @@ START_TEST(test_policy_leaves_an_object_being_deleted_alone)
     static const char deleting[] =
         JOB(LABELLED ",\"deletionTimestamp\":\"2026-11-30T10:00:00Z\",\"annotations\":"
             "{\"meta.helm.sh/release-name\":\"shop\"}", TEMPLATE("OnFailure"));
-    struct hw_policy *p = policy("{\"rules\":{\"not-a-hook\":\"deny\",\"active-deadline\":\"deny\"}}");
+    struct hw_policy *p = tu_policy("{\"rules\":{\"not-a-hook\":\"deny\",\"active-deadline\":\"deny\"}}");
     struct run r;
 
     run_with(p, deleting, deleting, "UPDATE", &r);
@@ -705,7 +694,7 @@ END_TEST
 START_TEST(test_policy_update_leaves_job_settings_the_update_does_not_change)
 {
     static const char stored[] = JOB(LABELLED HOOKS, TEMPLATE("Never"));
-    struct hw_policy *p = policy("{\"job\":{\"activeDeadlineSeconds\":{\"mode\":\"enforce\",\"value\":600}}}");
+    struct hw_policy *p = tu_policy("{\"job\":{\"activeDeadlineSeconds\":{\"mode\":\"enforce\",\"value\":600}}}");
     struct run r;
 
     /* A relabel of a running Job must not give it a deadline it may already be past. */
@@ -759,7 +748,7 @@ START_TEST(test_policy_not_a_hook_deny_ratchets_on_update_and_denies_on_create)
 {
     static const char release[] = JOB(LABELLED ",\"annotations\":{\"meta.helm.sh/release-name\":\"shop\"}",
                                       TEMPLATE("OnFailure"));
-    struct hw_policy *p = policy("{\"rules\":{\"not-a-hook\":\"deny\"}}");
+    struct hw_policy *p = tu_policy("{\"rules\":{\"not-a-hook\":\"deny\"}}");
     struct run r;
 
     run(p, release, "CREATE", &r);
@@ -790,7 +779,7 @@ END_TEST
 
 START_TEST(test_policy_add_mode_treats_the_defaulted_always_as_absent)
 {
-    struct hw_policy *p = policy("{\"restartPolicy\":{\"mode\":\"add\",\"value\":\"Never\"}}");
+    struct hw_policy *p = tu_policy("{\"restartPolicy\":{\"mode\":\"add\",\"value\":\"Never\"}}");
     struct run r;
 
     run(p, JOB(LABELLED, TEMPLATE("Always")), "CREATE", &r);
@@ -807,7 +796,7 @@ END_TEST
 /* A value with an embedded NUL is the different string it is. */
 START_TEST(test_policy_compares_strings_with_embedded_nul_by_length)
 {
-    struct hw_policy *p = policy("{\"imagePullSecrets\":{\"names\":[\"regcred\"]},"
+    struct hw_policy *p = tu_policy("{\"imagePullSecrets\":{\"names\":[\"regcred\"]},"
                                  "\"rules\":{\"unknown-hook-value\":\"warn\"}}");
     struct run r;
     const json_t *pulls;
@@ -850,12 +839,12 @@ START_TEST(test_policy_every_fixture_converges_with_short_printable_warnings)
     struct hw_policy *p;
 
     if (policies[_i] == NULL) {
-        p = policy(NULL);
+        p = tu_policy(NULL);
     } else {
         char *text = tu_read(policies[_i], NULL);
 
         ck_assert_ptr_nonnull(text);
-        p = policy(text);
+        p = tu_policy(text);
         free(text);
     }
     snprintf(dirpath, sizeof(dirpath), "%s/jobs", HW_TEST_DATA);

@@ -767,13 +767,29 @@ START_TEST(test_lint_applies_the_overrides_of_the_namespace)
 }
 END_TEST
 
+/* What policy show printed is a policy file that builds want exactly. */
+static void
+reads_back_as(const struct cli *c, const struct hw_policy *want)
+{
+    struct hw_policy *shown = hw_policy_parse(c->out, c->out_len, "shown.json", NULL, NULL);
+    json_t *a, *b;
+
+    ck_assert_ptr_nonnull(shown);
+    a = hw_policy_to_json(shown, NULL);
+    b = hw_policy_to_json(want, NULL);
+    ck_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    hw_policy_unref(shown);
+}
+
 /* policy show prints what a namespace gets, as a policy file that reads
  * back as exactly that policy. */
 START_TEST(test_policy_show_prints_the_effective_policy_of_a_namespace)
 {
     struct cli c = {0};
-    struct hw_policy *p, *shown, *want;
-    json_t *doc, *a, *b;
+    struct hw_policy *p, *want;
+    json_t *doc;
     char note[600];
 
     run(&c, NULL, (const char *[]){"policy", "show", "--config", TEAMS, "--namespace", "team-a-prod", NULL});
@@ -787,17 +803,10 @@ START_TEST(test_policy_show_prints_the_effective_policy_of_a_namespace)
     snprintf(note, sizeof(note), "the policy for Jobs in namespace team-a-prod: %s, then overrides "
              "0 (%s:16:5), 2 (%s:28:5)", TEAMS, TEAMS, TEAMS);
     ck_assert_str_eq(json_string_value(json_object_get(doc, "//")), note);
-    shown = hw_policy_parse(c.out, c.out_len, "shown.json", NULL, NULL);
     p = hw_policy_load(TEAMS, NULL, NULL);
     want = hw_policy_for_namespace(p, "team-a-prod", NULL);
-    ck_assert_ptr_nonnull(shown);
-    a = hw_policy_to_json(shown, NULL);
-    b = hw_policy_to_json(want, NULL);
-    ck_assert(json_equal(a, b));
-    json_decref(a);
-    json_decref(b);
+    reads_back_as(&c, want);
     json_decref(doc);
-    hw_policy_unref(shown);
     hw_policy_unref(want);
     cli_clear(&c);
 
@@ -808,15 +817,8 @@ START_TEST(test_policy_show_prints_the_effective_policy_of_a_namespace)
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "overrides")), 3);
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(doc, "imagePullSecrets"),
                                                                       "names"), 0)), "regcred");
-    shown = hw_policy_parse(c.out, c.out_len, "shown.json", NULL, NULL);
-    ck_assert_ptr_nonnull(shown);
-    a = hw_policy_to_json(shown, NULL);
-    b = hw_policy_to_json(p, NULL);
-    ck_assert(json_equal(a, b));
-    json_decref(a);
-    json_decref(b);
+    reads_back_as(&c, p);
     json_decref(doc);
-    hw_policy_unref(shown);
     cli_clear(&c);
 
     /* The flags count, as in serve and render; a broken file is exit 2. */

@@ -180,3 +180,14 @@ tu_review(const json_t *job, const char *operation, const char *version, const j
     json_decref(rv);
     return s;
 }
+
+struct hw_policy *
+tu_policy(const char *text)
+{
+    struct hw_error err = {0};
+    struct hw_policy *p = text ? hw_policy_parse(text, strlen(text), "test.json", NULL, &err)
+                               : hw_policy_new_default(NULL, &err);
+
+    ck_assert_msg(p != NULL, "policy refused: %s", err.msg);
+    return p;
+}
