@@ -11,24 +11,24 @@
 
 #include "hookwarden/patch.h"
 
+/* An operation as recorded: its value a copy, since the document keeps
+ * changing after it (a map the patch added receives later keys). */
+struct op {
+    const char *name;  /* "add", "replace" or "remove" */
+    char *path;
+    json_t *value;     /* NULL for "remove" */
+};
+
 struct hw_patch {
-    json_t *ops;  /* array of {"op","path","value"} */
+    struct op *ops;
+    size_t n, cap;
+    json_t *view;  /* hw_patch_ops()'s array, built when asked */
 };
 
 struct hw_patch *
 hw_patch_new(void)
 {
-    struct hw_patch *p;
-
-    p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        return NULL;
-    p->ops = json_array();
-    if (p->ops == NULL) {
-        free(p);
-        return NULL;
-    }
-    return p;
+    return calloc(1, sizeof(struct hw_patch));
 }
 
 void
@@ -36,20 +36,37 @@ hw_patch_free(struct hw_patch *p)
 {
     if (p == NULL)
         return;
-    json_decref(p->ops);
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->ops[i].path);
+        json_decref(p->ops[i].value);
+    }
+    free(p->ops);
+    json_decref(p->view);
     free(p);
 }
 
 size_t
 hw_patch_count(const struct hw_patch *p)
 {
-    return json_array_size(p->ops);
+    return p->n;
 }
 
 const json_t *
-hw_patch_ops(const struct hw_patch *p)
+hw_patch_ops(struct hw_patch *p)
 {
-    return p->ops;
+    json_decref(p->view);
+    p->view = json_array();
+    for (size_t i = 0; i < p->n && p->view != NULL; i++) {
+        json_t *o = json_pack("{s:s, s:s}", "op", p->ops[i].name, "path", p->ops[i].path);
+
+        if (o != NULL && p->ops[i].value != NULL)
+            json_object_set_new(o, "value", json_deep_copy(p->ops[i].value));
+        if (json_array_append_new(p->view, o) != 0) {
+            json_decref(p->view);
+            p->view = NULL;
+        }
+    }
+    return p->view;
 }
 
 int
@@ -88,31 +105,43 @@ fail:
     return NULL;
 }
 
-/* Records {op, path[, value]}; value NULL for "remove". Frees path. */
+/* Records {op, path[, value]}; value NULL for "remove". Takes path. A
+ * scalar value is shared (nothing changes one in place); a container is
+ * copied. */
 static int
-record(struct hw_patch *p, const char *op, char *path, json_t *value, struct hw_error *err)
+record(struct hw_patch *p, const char *name, char *path, json_t *value, struct hw_error *err)
 {
-    json_t *o;
+    struct op *o;
 
     if (path == NULL) {
         hw_error_set(err, HW_EINTERNAL, "out of memory building a patch path");
         return -1;
     }
-    /* A copy: the document keeps changing after this op is recorded. */
-    o = json_object();
-    if (o != NULL && (json_object_set_new_nocheck(o, "op", json_string_nocheck(op)) != 0 ||
-                      json_object_set_new_nocheck(o, "path", json_string(path)) != 0 ||
-                      (value != NULL &&
-                       json_object_set_new_nocheck(o, "value", json_deep_copy(value)) != 0))) {
-        json_decref(o);
-        o = NULL;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 4;
+        struct op *grown = realloc(p->ops, cap * sizeof(*grown));
+
+        if (grown == NULL)
+            goto nomem;
+        p->ops = grown;
+        p->cap = cap;
     }
-    free(path);
-    if (o == NULL || json_array_append_new(p->ops, o) != 0) {
-        hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
-        return -1;
+    o = &p->ops[p->n];
+    o->name = name;
+    o->path = path;
+    o->value = NULL;
+    if (value != NULL) {
+        o->value = json_is_object(value) || json_is_array(value) ? json_deep_copy(value)
+                                                                 : json_incref(value);
+        if (o->value == NULL)
+            goto nomem;
     }
+    p->n++;
     return 0;
+nomem:
+    free(path);
+    hw_error_set(err, HW_EINTERNAL, "out of memory building a patch");
+    return -1;
 }
 
 static const char *
@@ -304,21 +333,17 @@ dump_value(struct hw_buf *out, const json_t *v)
 int
 hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err)
 {
-    size_t i;
-    const json_t *op;
-
     if (hw_buf_append(out, "[", 1) != 0)
         goto fail;
-    json_array_foreach(p->ops, i, op) {
-        const json_t *path = json_object_get(op, "path"), *value = json_object_get(op, "value");
+    for (size_t i = 0; i < p->n; i++) {
+        const struct op *o = &p->ops[i];
 
         if (hw_buf_append_str(out, i ? ",{\"op\":\"" : "{\"op\":\"") != 0 ||
-            hw_buf_append_str(out, json_string_value(json_object_get(op, "op"))) != 0 ||
-            hw_buf_append_str(out, "\",\"path\":") != 0 ||
-            hw_buf_append_json_string(out, json_string_value(path), json_string_length(path)) != 0)
+            hw_buf_append_str(out, o->name) != 0 || hw_buf_append_str(out, "\",\"path\":") != 0 ||
+            hw_buf_append_json_string(out, o->path, strlen(o->path)) != 0)
             goto fail;
-        if (value != NULL &&
-            (hw_buf_append_str(out, ",\"value\":") != 0 || dump_value(out, value) != 0))
+        if (o->value != NULL &&
+            (hw_buf_append_str(out, ",\"value\":") != 0 || dump_value(out, o->value) != 0))
             goto fail;
         if (hw_buf_append(out, "}", 1) != 0)
             goto fail;

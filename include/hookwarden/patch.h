@@ -60,7 +60,9 @@ int hw_patch_escape(struct hw_buf *out, const char *key, size_t len);
 /* Serialises the patch as a compact JSON array into out. */
 int hw_patch_dump(const struct hw_patch *p, struct hw_buf *out, struct hw_error *err);
 
-/* Borrowed view of the operations array, valid until the patch is freed. */
-const json_t *hw_patch_ops(const struct hw_patch *p);
+/* The operations as a JSON array (for tests and tools; the answer is
+ * written by hw_patch_dump), built at each call and valid until the next
+ * call or hw_patch_free(); NULL when out of memory. */
+const json_t *hw_patch_ops(struct hw_patch *p);
 
 #endif
