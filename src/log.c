@@ -7,8 +7,12 @@
  * so a longer line takes a lock exclusively, and lines up to PIPE_BUF take
  * it shared (they never wait for each other, only for a long line being
  * written). The per-request line is built in the thread's own buffer,
- * without allocating or printf. It does not rotate or buffer: the
- * container runtime collects stderr.
+ * without allocating or printf. A worker's event loop may hold its lines
+ * (hw_log_hold): they gather in that buffer, up to PIPE_BUF, and go out in
+ * one write when the loop flushes them before it waits for the next events
+ * (the write-before-sleep of redis's append-only file), so a busy worker
+ * writes once for the requests it answered together. It does not rotate:
+ * the container runtime collects stderr.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -112,6 +116,28 @@ log_time(char *out)
     memcpy(out + 26, "Z", 2);
 }
 
+/* The calling thread's held lines: a worker's requests answered in one
+ * pass of its event loop, written together by hw_log_flush(). */
+static _Thread_local struct {
+    int on;
+    size_t len;
+    char text[PIPE_BUF];
+} held;
+
+void
+hw_log_hold(void)
+{
+    held.on = 1;
+}
+
+void
+hw_log_flush(void)
+{
+    if (held.len > 0)
+        emit(held.text, held.len);
+    held.len = 0;
+}
+
 static int
 append_dumped(const char *text, size_t len, void *out)
 {
@@ -147,8 +173,10 @@ hw_log(enum hw_log_level level, const char *msg, const char *fields, ...)
     hw_buf_init(&text, 0);
     if (json_dump_callback(line, append_dumped, &text,
                            JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) == 0 &&
-        hw_buf_append(&text, "\n", 1) == 0)
+        hw_buf_append(&text, "\n", 1) == 0) {
+        hw_log_flush();  /* after the lines this thread holds */
         emit(text.data, text.len);
+    }
     hw_buf_free(&text);
     json_decref(extra);
     json_decref(line);
@@ -213,8 +241,9 @@ format_line(struct hw_buf *b, enum hw_log_level level, const char *msg,
 
 /*
  * A line of up to PIPE_BUF bytes (every request's, unless its messages are
- * long) is built in the thread's own buffer: no allocation, one write.
- * Longer lines are built on the heap, up to 64 KiB.
+ * long) is built in the thread's own buffer: no allocation, one write, or
+ * none while the thread holds its lines and they still fit. Longer lines
+ * are built on the heap, up to 64 KiB, after the held ones.
  */
 void
 hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_field *f, size_t n)
@@ -224,10 +253,24 @@ hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_fiel
 
     if (level < hw_log_get_level() || level >= HW_LOG_OFF)
         return;
-    hw_buf_init_fixed(&b, line, sizeof(line));
-    if (format_line(&b, level, msg, f, n) == 0) {
-        emit(b.data, b.len);
-        return;
+    if (held.on) {
+        hw_buf_init_fixed(&b, held.text + held.len, sizeof(held.text) - held.len);
+        if (format_line(&b, level, msg, f, n) == 0) {
+            held.len += b.len;
+            return;
+        }
+        hw_log_flush();
+        hw_buf_init_fixed(&b, held.text, sizeof(held.text));
+        if (format_line(&b, level, msg, f, n) == 0) {
+            held.len = b.len;
+            return;
+        }
+    } else {
+        hw_buf_init_fixed(&b, line, sizeof(line));
+        if (format_line(&b, level, msg, f, n) == 0) {
+            emit(b.data, b.len);
+            return;
+        }
     }
     hw_buf_init(&b, 64 * 1024);
     if (format_line(&b, level, msg, f, n) == 0)

@@ -15,12 +15,16 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +62,8 @@ static void creds_free(struct creds *c);
 static struct creds *creds_new(const struct hw_certs_pair *pair, struct hw_error *err);
 static void on_mhd_error(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static struct MHD_Daemon *start_worker(struct hw_server *s, struct worker *w, unsigned per_worker);
+static void *worker_main(void *arg);
+static int start_loop(struct worker *w);
 static struct MHD_Daemon *start_plain(struct hw_server *s, struct hw_error *err);
 static void apply_defaults(struct hw_server_options *o);
 static int start_workers(struct hw_server *s, struct hw_error *err);
@@ -196,8 +202,8 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
 static struct MHD_Daemon *
 start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* The worker's own thread runs the loop (worker_main). */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     struct MHD_OptionItem ops[12];
     int n = 0;
 
@@ -215,6 +221,65 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
     return MHD_start_daemon(flags, 0, NULL, NULL, &server_on_request, w, MHD_OPTION_EXTERNAL_LOGGER,
                             &on_mhd_error, NULL, MHD_OPTION_HTTPS_CERT_CALLBACK, &cert_callback,
                             MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+}
+
+/*
+ * A worker's event loop: waits on its daemon's epoll descriptor and its
+ * wake, gives handed-over connections to the daemon, lets the daemon do
+ * what is ready, and writes the request lines of that pass before it waits
+ * again: requests answered together cost one write, and no line waits
+ * longer than the pass that answered it.
+ */
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    hw_log_hold();
+    while (!atomic_load(&w->stop)) {
+        MHD_UNSIGNED_LONG_LONG left = 0;
+        struct epoll_event ev[2];
+        int ms = -1, n;
+
+        /* The nearest connection timeout, or none: a wake ends the wait. */
+        if (MHD_get_timeout(w->daemon, &left) == MHD_YES)
+            ms = left < INT_MAX ? (int)left : INT_MAX;
+        n = epoll_wait(w->epoll_fd, ev, 2, ms);
+        for (int i = 0; i < n; i++) {
+            uint64_t count;
+
+            if (ev[i].data.u32 == 1 && read(w->wake, &count, sizeof(count)) == sizeof(count))
+                server_take_handed(w);
+        }
+        MHD_run(w->daemon);
+        hw_log_flush();
+    }
+    hw_log_flush();
+    return NULL;
+}
+
+/* The worker's loop: its daemon's epoll descriptor and its wake in one
+ * epoll set, and the thread that waits on it. */
+static int
+start_loop(struct worker *w)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (di == NULL || w->wake < 0 || w->epoll_fd < 0)
+        return -1;
+    ev.data.u32 = 0;
+    if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0)
+        return -1;
+    ev.data.u32 = 1;
+    if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->wake, &ev) != 0)
+        return -1;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->thread_started = 1;
+    return 0;
 }
 
 static struct MHD_Daemon *
@@ -285,11 +350,19 @@ start_workers(struct hw_server *s, struct hw_error *err)
 
     s->n_workers = s->opts.threads;
     for (unsigned i = 0; i < s->n_workers; i++) {
-        s->workers[i].srv = s;
-        pthread_mutex_init(&s->workers[i].lock, NULL);
-        s->workers[i].daemon = start_worker(s, &s->workers[i], per);
-        if (s->workers[i].daemon == NULL) {
+        struct worker *w = &s->workers[i];
+
+        w->srv = s;
+        w->epoll_fd = w->wake = -1;
+        pthread_mutex_init(&w->lock, NULL);
+        w->daemon = start_worker(s, w, per);
+        if (w->daemon == NULL) {
             hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker (libmicrohttpd)");
+            return -1;
+        }
+        if (start_loop(w) != 0) {
+            hw_error_set(err, HW_EINTERNAL, "cannot start an HTTPS worker's loop: %s",
+                         strerror(errno));
             return -1;
         }
     }
@@ -376,8 +449,22 @@ stop_workers(struct hw_server *s)
 
         if (w->srv == NULL)
             continue;  /* never started */
+        if (w->thread_started) {
+            const uint64_t one = 1;
+
+            atomic_store(&w->stop, 1);
+            if (write(w->wake, &one, sizeof(one)) < 0) {
+                /* An eventfd's counter is far from full. */
+            }
+            pthread_join(w->thread, NULL);
+        }
+        /* Its thread is gone: MHD closes the connections here. */
         if (w->daemon != NULL)
             MHD_stop_daemon(w->daemon);
+        if (w->epoll_fd >= 0)
+            close(w->epoll_fd);
+        if (w->wake >= 0)
+            close(w->wake);
         hw_policy_unref(w->policy);  /* its thread is gone */
         w->policy = NULL;
         server_forget_pending(w);

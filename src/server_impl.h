@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -65,6 +66,10 @@ struct track {
     dev_t dev;
     ino_t ino;
     struct MHD_Connection *conn;
+    struct sockaddr_storage addr;  /* the peer, for MHD_add_connection */
+    socklen_t addrlen;
+    struct track *handed_next;     /* in the worker's hand-over queue; under its lock */
+    enum { HANDED_NO = 0, HANDED_QUEUED, HANDED_ADDING } handed;  /* under the lock */
     struct timespec start;
     enum track_state state;   /* which list; under the worker's lock */
     _Atomic int requested;    /* 1 once a request header arrived; 2 once shut down */
@@ -74,13 +79,23 @@ struct track {
 };
 
 /* A worker daemon's state, on cache lines of its own: what its thread
- * counts and caches per request is not shared with the other workers. */
+ * counts and caches per request is not shared with the other workers. The
+ * worker's thread runs its daemon's event loop (server.c's worker_main):
+ * the acceptor queues connections and wakes it through `wake`, and the
+ * thread gives them to its daemon itself, so that nothing but that thread
+ * ever calls into the daemon while it runs. */
 struct worker {
     _Alignas(64) struct hw_server *srv;
     struct MHD_Daemon *daemon;
+    pthread_t thread;
+    int thread_started;
+    int epoll_fd;             /* the daemon's epoll descriptor and wake */
+    int wake;                 /* eventfd: connections handed over, or stop */
+    _Atomic int stop;
     _Atomic int connections;  /* tracks in the three lists */
-    pthread_mutex_t lock;     /* guards the lists against the acceptor */
+    pthread_mutex_t lock;     /* guards the lists and the queue against the acceptor */
     struct track_list lists[3];  /* by enum track_state; pending: usually none or one */
+    struct track *handed_head, *handed_tail;  /* pending, not yet given to MHD */
     _Atomic long inflight;    /* admissions being handled: what the drain waits for */
     /* The worker thread's own: the policy it answers with and the source's
      * generation it was current at (worker_policy). */
@@ -130,5 +145,6 @@ void server_on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 struct track *server_track_of(struct MHD_Connection *conn);
 void server_mark_requested(struct track *t);
 void server_forget_pending(struct worker *w);
+void server_take_handed(struct worker *w);
 
 #endif

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -300,6 +301,8 @@ forget_vanished(struct hw_server *s, int fd)
             struct stat st;
 
             next = t->next;
+            if (t->handed != HANDED_NO)
+                continue;  /* its descriptor is still ours */
             if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
                 st.st_dev != t->dev) {
                 track_remove(w, t);
@@ -312,13 +315,16 @@ forget_vanished(struct hw_server *s, int fd)
 }
 
 /* After w's daemon has stopped: the connections it never started (still
- * pending) are forgotten, so the count ends at zero. */
+ * pending) are forgotten, so the count ends at zero; those still queued
+ * were never MHD's, and are closed here. */
 void
 server_forget_pending(struct worker *w)
 {
     while (w->lists[TRACK_PENDING].head != NULL) {
         struct track *t = w->lists[TRACK_PENDING].head;
 
+        if (t->handed == HANDED_QUEUED)
+            close(t->fd);
         track_remove(w, t);
         atomic_fetch_sub(&w->connections, 1);
         free(t);
@@ -385,13 +391,15 @@ least_loaded(struct hw_server *s, int *total)
     return &s->workers[best];
 }
 
-/* Gives an accepted connection to a worker, counted from now: the worker
- * starts it later, and a burst must never push a daemon past its own
- * limit (MHD 0.9.75 can deadlock on that path). Takes fd. */
+/* Gives an accepted connection to a worker, counted from now: queued for
+ * its thread, which starts it (server_take_handed), and the thread woken.
+ * A burst must never push a daemon past its own limit (MHD 0.9.75 can
+ * deadlock on that path). Takes fd. */
 static void
 hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
 {
     struct track *t = calloc(1, sizeof(*t));
+    const uint64_t one = 1;
     struct stat st;
 
     if (t == NULL || fstat(fd, &st) != 0) {
@@ -406,23 +414,56 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
     t->fd = fd;
     t->dev = st.st_dev;
     t->ino = st.st_ino;
+    memcpy(&t->addr, ss, sl);
+    t->addrlen = sl;
+    t->handed = HANDED_QUEUED;
     clock_gettime(CLOCK_MONOTONIC, &t->start);
     atomic_fetch_add(&w->connections, 1);
     pthread_mutex_lock(&w->lock);
     track_insert(w, t, TRACK_PENDING);
+    if (w->handed_tail != NULL)
+        w->handed_tail->handed_next = t;
+    else
+        w->handed_head = t;
+    w->handed_tail = t;
     pthread_mutex_unlock(&w->lock);
-    /* MHD closes the socket itself when it cannot take it. */
-    if (MHD_add_connection(w->daemon, fd, (const struct sockaddr *)ss, sl) != MHD_YES) {
-        int e = errno;
+    if (write(w->wake, &one, sizeof(one)) < 0) {
+        /* An eventfd's counter does not overflow at this rate. */
+    }
+}
 
-        /* Still pending unless forget_vanished() saw its descriptor go;
-         * only the acceptor forgets, and it is here. */
+/* In w's thread: gives the queued connections to its daemon. While one is
+ * being added its track is the thread's (forget_vanished() leaves it
+ * alone); MHD closes a socket it cannot take, and says so. */
+void
+server_take_handed(struct worker *w)
+{
+    struct track *t, *next;
+
+    pthread_mutex_lock(&w->lock);
+    t = w->handed_head;
+    w->handed_head = w->handed_tail = NULL;
+    for (struct track *q = t; q != NULL; q = q->handed_next)
+        q->handed = HANDED_ADDING;
+    pthread_mutex_unlock(&w->lock);
+    for (; t != NULL; t = next) {
+        int ok, e;
+
+        next = t->handed_next;
+        t->handed_next = NULL;
+        ok = MHD_add_connection(w->daemon, t->fd, (const struct sockaddr *)&t->addr, t->addrlen) ==
+             MHD_YES;
+        e = errno;
         pthread_mutex_lock(&w->lock);
-        track_remove(w, t);
+        t->handed = HANDED_NO;
+        if (!ok && t->state == TRACK_PENDING) {
+            track_remove(w, t);
+            atomic_fetch_sub(&w->connections, 1);
+            free(t);
+        }
         pthread_mutex_unlock(&w->lock);
-        atomic_fetch_sub(&w->connections, 1);
-        free(t);
-        hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
+        if (!ok)
+            hw_log(HW_LOG_WARN, "connection dropped", "{s:s}", "error", strerror(e));
     }
 }
 

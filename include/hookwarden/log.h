@@ -42,6 +42,15 @@ struct hw_log_field {
  * per request, whose cost is on the request path. */
 void hw_log_fields(enum hw_log_level level, const char *msg, const struct hw_log_field *f, size_t n);
 
+/* For an event loop's thread: its lines from now on are held in its
+ * buffer (up to PIPE_BUF bytes, then written) until hw_log_flush(), which
+ * the loop calls before it waits for events, so that requests answered
+ * together cost one write. A line the thread writes any other way goes
+ * after the held ones. */
+void hw_log_hold(void);
+/* Writes the calling thread's held lines, if any. */
+void hw_log_flush(void);
+
 #define hw_log_enabled(lvl) ((lvl) >= hw_log_get_level())
 
 #endif

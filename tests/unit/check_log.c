@@ -6,7 +6,8 @@
  * other. A pipe guarantees atomic writes only up to PIPE_BUF (4 KiB); past
  * that a writer that finds the pipe full sleeps, and another writer's bytes
  * can land in the middle of its line. The request line's own formatting
- * (no printf, no allocation) writes what printf would.
+ * (no printf, no allocation) writes what printf would. A worker's held
+ * lines go out at its flush, whole and in order.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -185,6 +186,139 @@ START_TEST(test_log_request_line_writes_what_printf_would)
 }
 END_TEST
 
+/* What a holding thread finds in the pipe at each step. */
+struct held_steps {
+    int fd;                /* the pipe's read end, non-blocking */
+    char before[8192];     /* after three held lines, before the flush */
+    char after[8192];      /* after the flush */
+    char overflow[32768];  /* twenty 500-byte lines, no flush */
+    char rest[32768];      /* the flush after them */
+    char mixed[32768];     /* a held line, then one through hw_log, then a long one */
+};
+
+static void
+drain(int fd, char *out, size_t cap)
+{
+    size_t len = strlen(out);
+    ssize_t n;
+
+    while (len + 1 < cap && (n = read(fd, out + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+}
+
+static void *
+holder(void *arg)
+{
+    struct held_steps *st = arg;
+    char filler[500], seq[8], *big = malloc(6000);
+    struct hw_log_field f[] = {{"seq", 's', seq, 0, 0}, {"filler", 's', filler, 0, 0}};
+
+    memset(filler, 'x', sizeof(filler) - 1);
+    filler[sizeof(filler) - 1] = '\0';
+    memset(big, 'y', 5999);
+    big[5999] = '\0';
+    hw_log_hold();
+    for (int i = 0; i < 3; i++) {
+        snprintf(seq, sizeof(seq), "h%d", i);
+        hw_log_fields(HW_LOG_INFO, "held", f, 1);
+    }
+    drain(st->fd, st->before, sizeof(st->before));
+    hw_log_flush();
+    drain(st->fd, st->after, sizeof(st->after));
+    for (int i = 0; i < 20; i++) {
+        snprintf(seq, sizeof(seq), "o%02d", i);
+        hw_log_fields(HW_LOG_INFO, "held", f, 2);
+    }
+    drain(st->fd, st->overflow, sizeof(st->overflow));
+    hw_log_flush();
+    drain(st->fd, st->rest, sizeof(st->rest));
+    snprintf(seq, sizeof(seq), "m0");
+    hw_log_fields(HW_LOG_INFO, "held", f, 1);
+    hw_log(HW_LOG_INFO, "direct", "{s:s}", "seq", "m1");
+    snprintf(seq, sizeof(seq), "m2");
+    hw_log_fields(HW_LOG_INFO, "held", f, 1);
+    f[1].s = big;
+    snprintf(seq, sizeof(seq), "m3");
+    hw_log_fields(HW_LOG_INFO, "held", f, 2);
+    drain(st->fd, st->mixed, sizeof(st->mixed));
+    hw_log_flush();
+    free(big);
+    return NULL;
+}
+
+/* The "seq" values of the whole lines in text, in order, space-separated;
+ * "BROKEN" for a line that is not JSON. */
+static void
+seqs_of(const char *text, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (const char *s = text, *e; *s != '\0'; s = e + 1) {
+        json_t *j;
+
+        e = strchr(s, '\n');
+        if (e == NULL) {
+            strncat(out, "PARTIAL ", cap - strlen(out) - 1);
+            return;
+        }
+        j = json_loadb(s, (size_t)(e - s), 0, NULL);
+        strncat(out, j != NULL ? json_string_value(json_object_get(j, "seq")) : "BROKEN",
+                cap - strlen(out) - 1);
+        strncat(out, " ", cap - strlen(out) - 1);
+        json_decref(j);
+    }
+}
+
+/* A worker's loop holds its request lines and writes them before it waits:
+ * nothing until the flush, whole lines in order, at most PIPE_BUF held
+ * (more is written as it fills), and a line written another way, or too
+ * long to hold, comes after the held ones. */
+START_TEST(test_log_held_lines_go_out_at_flush_whole_and_in_order)
+{
+    struct held_steps *st = calloc(1, sizeof(*st));
+    char got[2048], want[2048] = "";
+    int p[2], saved = dup(2);
+    pthread_t t;
+
+    ck_assert_int_eq(pipe(p), 0);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+    ck_assert_int_eq(dup2(p[1], 2), 2);
+    close(p[1]);
+    hw_log_set_level(HW_LOG_INFO);
+    st->fd = p[0];
+    pthread_create(&t, NULL, holder, st);
+    pthread_join(t, NULL);
+    dup2(saved, 2);
+    close(saved);
+    close(p[0]);
+
+    ck_assert_str_eq(st->before, "");
+    seqs_of(st->after, got, sizeof(got));
+    ck_assert_str_eq(got, "h0 h1 h2 ");
+    /* 20 lines of ~600 bytes: some went out when the held ones filled
+     * PIPE_BUF, whole; the flush wrote the others. */
+    ck_assert_uint_gt(strlen(st->overflow), 0);
+    ck_assert_uint_lt(strlen(st->rest), PIPE_BUF);
+    {
+        size_t a = strlen(st->overflow), b = strlen(st->rest);
+        char *both = malloc(a + b + 1);
+
+        memcpy(both, st->overflow, a);
+        memcpy(both + a, st->rest, b + 1);
+        seqs_of(both, got, sizeof(got));
+        free(both);
+    }
+    for (int i = 0; i < 20; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "o%02d ", i);
+    ck_assert_str_eq(got, want);
+    /* m0 held, m1 direct (after m0), m2 held, m3 too long to hold (after m2). */
+    seqs_of(st->mixed, got, sizeof(got));
+    ck_assert_str_eq(got, "m0 m1 m2 m3 ");
+    free(st);
+}
+END_TEST
+
 Suite *hw_suite_log(void);
 
 Suite *
@@ -196,6 +330,7 @@ hw_suite_log(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_log_lines_longer_than_pipe_buf_never_interleave);
     tcase_add_test(tc, test_log_request_line_writes_what_printf_would);
+    tcase_add_test(tc, test_log_held_lines_go_out_at_flush_whole_and_in_order);
     suite_add_tcase(s, tc);
     return s;
 }
