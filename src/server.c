@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server: starting and stopping the server, its worker daemons (one
- * libmicrohttpd epoll thread each, TLS 1.2/1.3 only) and the optional
+ * libmicrohttpd epoll daemon each, TLS 1.2/1.3 only, whose loop the
+ * worker's own thread runs: worker_main) and the optional
  * plain-HTTP metrics listener, and the TLS credentials, chosen per
  * handshake by a GnuTLS callback from the current snapshot and retired,
  * not freed, when a new pair comes. What a worker does with a request is
@@ -36,6 +37,8 @@
 #include "server_impl.h"
 
 #define MAX_CHAIN 8
+/* What a worker's loop waits on (epoll_event.data.u32). */
+enum { LOOP_DAEMON = 0, LOOP_WAKE = 1 };
 #define CREDS_RETIRE_SECONDS 300
 /* A connection that has not sent a complete request header this long after
  * it was accepted is closed: slow clients cannot hold slots forever. */
@@ -248,7 +251,7 @@ worker_main(void *arg)
         for (int i = 0; i < n; i++) {
             uint64_t count;
 
-            if (ev[i].data.u32 == 1 && read(w->wake, &count, sizeof(count)) == sizeof(count))
+            if (ev[i].data.u32 == LOOP_WAKE && read(w->wake, &count, sizeof(count)) == sizeof(count))
                 server_take_handed(w);
         }
         MHD_run(w->daemon);
@@ -270,10 +273,10 @@ start_loop(struct worker *w)
     w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (di == NULL || w->wake < 0 || w->epoll_fd < 0)
         return -1;
-    ev.data.u32 = 0;
+    ev.data.u32 = LOOP_DAEMON;
     if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0)
         return -1;
-    ev.data.u32 = 1;
+    ev.data.u32 = LOOP_WAKE;
     if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->wake, &ev) != 0)
         return -1;
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)

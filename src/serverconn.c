@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serverconn: the server's connections, from accept to close. It owns the
- * listening socket's acceptor thread, which gives each connection to the
- * worker daemon with the fewest (MHD_add_connection), and the exact count
- * of connections: a connection counts from that hand-over until
+ * listening socket's acceptor thread, which queues each connection for the
+ * worker with the fewest (the worker's thread gives it to its daemon with
+ * MHD_add_connection), and the exact count of connections: a connection
+ * counts from that hand-over until
  * libmicrohttpd reports it closed, or until the acceptor sees that
  * libmicrohttpd closed it without a word. Each worker keeps its connections
  * in three lists in order of age (pending, waiting for a request header,
  * active), so the header deadline and eviction at the limit look at one
  * list head per worker. The layout is in server_impl.h; answering is
- * server.c's.
+ * serverhttp.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -302,7 +303,7 @@ forget_vanished(struct hw_server *s, int fd)
 
             next = t->next;
             if (t->handed != HANDED_NO)
-                continue;  /* its descriptor is still ours */
+                continue;  /* queued, or being added by its worker: not MHD's yet */
             if (t->fd == fd || fstat(t->fd, &st) != 0 || st.st_ino != t->ino ||
                 st.st_dev != t->dev) {
                 track_remove(w, t);
