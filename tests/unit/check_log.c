@@ -211,7 +211,7 @@ static void *
 holder(void *arg)
 {
     struct held_steps *st = arg;
-    char filler[500], seq[8], *big = malloc(6000);
+    char filler[500], seq[16], *big = malloc(6000);
     struct hw_log_field f[] = {{"seq", 's', seq, 0, 0}, {"filler", 's', filler, 0, 0}};
 
     memset(filler, 'x', sizeof(filler) - 1);
