@@ -227,6 +227,12 @@ rule_deadline(struct gen *g, json_t *vars)
  * than 7 levels below the list (tests/apiserver/schema/job-v1.schema.json,
  * lifecycle.postStart.httpGet.httpHeaders[].value), so STOP_DEPTH levels
  * see them all. */
+/* A container c whose name or image contains a word s of the list before
+ * it (the text up to a NUL, as Go's strings.Contains on the webhook's side). */
+static const char SIDECAR_MATCH[] =
+    ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
+    "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s)))";
+
 static void
 sidecar_on(struct gen *g, const char *c)
 {
@@ -236,8 +242,7 @@ sidecar_on(struct gen *g, const char *c)
     gen_check(g, hw_cel_deep_contains(&g->b, c, stop_words, 2, STOP_DEPTH));
     gen_put(g, "\n&& %s.exists(c, c != %s[0] && ", c, c);
     gen_check(g, hw_cel_string_list(&g->b, pats));
-    gen_put(g, ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
-           "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s))))");
+    gen_put(g, "%s)", SIDECAR_MATCH);
 }
 
 static void
@@ -252,8 +257,7 @@ rule_sidecar(struct gen *g, json_t *vars)
     gen_put(g, "variables.f_car ? object.spec.template.spec.containers.filter(c, "
            "c != object.spec.template.spec.containers[0] && ");
     gen_check(g, hw_cel_string_list(&g->b, gen_at(gen_at(g->d, "rules", "long-lived-sidecar"), "containers", NULL)));
-    gen_put(g, ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
-           "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s)))) : []");
+    gen_put(g, "%s) : []", SIDECAR_MATCH);
     var(g, vars, "car");
     gen_put(g, "size(variables.car) > 0 && has(variables.car[0].name) ? string(variables.car[0].name) : ''");
     var(g, vars, "car_name");
