@@ -71,17 +71,36 @@ var_text(struct gen *g, json_t *vars, const char *name, const char *text)
     var(g, vars, name);
 }
 
+/* A rule's two firing variables: f_SLOT on the final Job of a labelled
+ * request, o_SLOT on the stored Job of an UPDATE (what ratcheting asks);
+ * on() writes the rule's condition for the Job named root. */
+static void
+fires(struct gen *g, json_t *vars, const char *slot, void (*on)(struct gen *g, const char *root))
+{
+    char name[16];
+
+    gen_put(g, "variables.labelled && ");
+    on(g, "object");
+    snprintf(name, sizeof(name), "f_%s", slot);
+    var(g, vars, name);
+    gen_put(g, "variables.update && ");
+    on(g, "oldObject");
+    snprintf(name, sizeof(name), "o_%s", slot);
+    var(g, vars, name);
+}
+
 /* not-a-hook: the release stamp, on the final Job and on the stored one;
  * one text whatever helm.sh/hook says (policy.c). */
 static void
+release_on(struct gen *g, const char *root)
+{
+    gen_has_ann(g, root, ANN_RELEASE);
+}
+
+static void
 rule_release(struct gen *g, json_t *vars)
 {
-    gen_put(g, "variables.labelled && ");
-    gen_has_ann(g, "object", ANN_RELEASE);
-    var(g, vars, "f_nah");
-    gen_put(g, "variables.update && ");
-    gen_has_ann(g, "oldObject", ANN_RELEASE);
-    var(g, vars, "o_nah");
+    fires(g, vars, "nah", release_on);
     var_text(g, vars, "p_nah", txt_release);
     var_text(g, vars, "x_nah", fix_release);
 }
@@ -166,14 +185,16 @@ delete_policy_on(struct gen *g, const char *o)
 static void
 rule_delete_policy(struct gen *g, json_t *vars)
 {
-    gen_put(g, "variables.labelled && ");
-    delete_policy_on(g, "object");
-    var(g, vars, "f_dp");
-    gen_put(g, "variables.update && ");
-    delete_policy_on(g, "oldObject");
-    var(g, vars, "o_dp");
+    fires(g, vars, "dp", delete_policy_on);
     var_text(g, vars, "p_dp", txt_delete_policy);
     var_text(g, vars, "x_dp", fix_delete_policy);
+}
+
+static void
+ttl_on(struct gen *g, const char *root)
+{
+    gen_put(g, "has(%s.spec.ttlSecondsAfterFinished) && %s.spec.ttlSecondsAfterFinished < %lld",
+            root, root, gen_rule_int(g, "ttl-after-finished", "minSeconds"));
 }
 
 static void
@@ -182,12 +203,7 @@ rule_ttl(struct gen *g, json_t *vars)
     long long min = gen_rule_int(g, "ttl-after-finished", "minSeconds");
     char fix[160];
 
-    gen_put(g, "variables.labelled && has(object.spec.ttlSecondsAfterFinished) && "
-           "object.spec.ttlSecondsAfterFinished < %lld", min);
-    var(g, vars, "f_ttl");
-    gen_put(g, "variables.update && has(oldObject.spec.ttlSecondsAfterFinished) && "
-           "oldObject.spec.ttlSecondsAfterFinished < %lld", min);
-    var(g, vars, "o_ttl");
+    fires(g, vars, "ttl", ttl_on);
     gen_put(g, "has(object.spec.ttlSecondsAfterFinished) ? 'ttlSecondsAfterFinished ' + "
            "string(object.spec.ttlSecondsAfterFinished) + "
            "' may delete the Job before Helm sees it finish' : ''");
@@ -198,17 +214,19 @@ rule_ttl(struct gen *g, json_t *vars)
 }
 
 static void
+deadline_on(struct gen *g, const char *root)
+{
+    gen_put(g, "(!has(%s.spec.activeDeadlineSeconds) || %s.spec.activeDeadlineSeconds >= %lld)",
+            root, root, gen_rule_int(g, "active-deadline", "helmTimeoutSeconds"));
+}
+
+static void
 rule_deadline(struct gen *g, json_t *vars)
 {
     long long t = gen_rule_int(g, "active-deadline", "helmTimeoutSeconds");
     char a[160], b[80], fix[120];
 
-    gen_put(g, "variables.labelled && (!has(object.spec.activeDeadlineSeconds) || "
-           "object.spec.activeDeadlineSeconds >= %lld)", t);
-    var(g, vars, "f_ads");
-    gen_put(g, "variables.update && (!has(oldObject.spec.activeDeadlineSeconds) || "
-           "oldObject.spec.activeDeadlineSeconds >= %lld)", t);
-    var(g, vars, "o_ads");
+    fires(g, vars, "ads", deadline_on);
     snprintf(a, sizeof(a), "activeDeadlineSeconds is not set: a hung migration runs into Helm's %llds timeout", t);
     snprintf(b, sizeof(b), " is not below Helm's %llds timeout: Helm gives up first", t);
     gen_put(g, "!has(object.spec.activeDeadlineSeconds) ? ");
@@ -220,6 +238,12 @@ rule_deadline(struct gen *g, json_t *vars)
     var_text(g, vars, "x_ads", fix);
 }
 
+/* A container c whose name or image contains a word s of the list before
+ * it, read up to a NUL as policy.c's strstr() reads it. */
+static const char SIDECAR_MATCH[] =
+    ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
+    "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s)))";
+
 /* long-lived-sidecar: a container after the first whose name or image
  * holds a pattern (read up to a NUL, as strstr() does), unless some
  * container mentions a way to stop. policy.c's mentions_stop() walks any
@@ -227,15 +251,12 @@ rule_deadline(struct gen *g, json_t *vars)
  * than 7 levels below the list (tests/apiserver/schema/job-v1.schema.json,
  * lifecycle.postStart.httpGet.httpHeaders[].value), so STOP_DEPTH levels
  * see them all. */
-/* A container c whose name or image contains a word s of the list before
- * it (the text up to a NUL, as Go's strings.Contains on the webhook's side). */
-static const char SIDECAR_MATCH[] =
-    ".exists(s,\n    (has(c.name) && string(c.name).split('\\u0000')[0].contains(s)) ||\n"
-    "    (has(c.image) && string(c.image).split('\\u0000')[0].contains(s)))";
-
 static void
-sidecar_on(struct gen *g, const char *c)
+sidecar_on(struct gen *g, const char *root)
 {
+    char c[64];
+
+    snprintf(c, sizeof(c), "%s.spec.template.spec.containers", root);
     const json_t *pats = gen_at(gen_at(g->d, "rules", "long-lived-sidecar"), "containers", NULL);
 
     gen_put(g, "has(%s) && size(%s) >= 2 && !", c, c);
@@ -248,12 +269,7 @@ sidecar_on(struct gen *g, const char *c)
 static void
 rule_sidecar(struct gen *g, json_t *vars)
 {
-    gen_put(g, "variables.labelled && ");
-    sidecar_on(g, "object.spec.template.spec.containers");
-    var(g, vars, "f_car");
-    gen_put(g, "variables.update && ");
-    sidecar_on(g, "oldObject.spec.template.spec.containers");
-    var(g, vars, "o_car");
+    fires(g, vars, "car", sidecar_on);
     gen_put(g, "variables.f_car ? object.spec.template.spec.containers.filter(c, "
            "c != object.spec.template.spec.containers[0] && ");
     gen_check(g, hw_cel_string_list(&g->b, gen_at(gen_at(g->d, "rules", "long-lived-sidecar"), "containers", NULL)));
