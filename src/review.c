@@ -215,12 +215,12 @@ enum field {
 };
 
 static const struct hw_scan_field envelope[N_ENVELOPE] = {
-    [F_API] = {"apiVersion", -1, 0, 0}, [F_KIND] = {"kind", -1, 0, 0},
-    [F_REQ] = {"request", -1, 0, 0}, [R_UID] = {"uid", F_REQ, 0, 0},
-    [R_OP] = {"operation", F_REQ, 0, 0}, [R_KIND] = {"kind", F_REQ, 0, 0},
-    [R_SUB] = {"subResource", F_REQ, 0, 0}, [R_NS] = {"namespace", F_REQ, 0, 0},
-    [R_NAME] = {"name", F_REQ, 0, 0}, [R_DRY] = {"dryRun", F_REQ, 0, 0},
-    [R_OBJ] = {"object", F_REQ, 0, 0}, [R_OLD] = {"oldObject", F_REQ, 0, 0},
+    [F_API] = {"apiVersion", -1, 0, 0, 0}, [F_KIND] = {"kind", -1, 0, 0, 0},
+    [F_REQ] = {"request", -1, 0, 0, 0}, [R_UID] = {"uid", F_REQ, 0, 0, 0},
+    [R_OP] = {"operation", F_REQ, 0, 0, 0}, [R_KIND] = {"kind", F_REQ, 0, 0, 0},
+    [R_SUB] = {"subResource", F_REQ, 0, 0, 0}, [R_NS] = {"namespace", F_REQ, 0, 0, 0},
+    [R_NAME] = {"name", F_REQ, 0, 0, 0}, [R_DRY] = {"dryRun", F_REQ, 0, 0, 0},
+    [R_OBJ] = {"object", F_REQ, 0, 0, 0}, [R_OLD] = {"oldObject", F_REQ, 0, 0, 0},
 };
 
 /* What decode_kind() and decode_request() read in the object themselves. */
@@ -238,7 +238,7 @@ plan_child(struct hw_review_plan *plan, int parent, const char *name)
     }
     if (plan->n == HW_SCAN_MAX_FIELDS)
         return -1;
-    plan->fields[plan->n] = (struct hw_scan_field){name, parent, -1, -1};
+    plan->fields[plan->n] = (struct hw_scan_field){name, parent, -1, -1, 0};
     plan->need[plan->n] = 0;
     return (int)plan->n++;
 }
@@ -447,7 +447,7 @@ build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, u
         if (r[i].len == 0 || (plan->need[i] != 0 && !(plan->need[i] & need)))
             continue;
         child = build(plan, i, r, need);
-        if (child == NULL || json_object_set_new_nocheck(obj, plan->fields[i].name, child) != 0) {
+        if (child == NULL || json_object_setn_new_nocheck(obj, plan->fields[i].name, plan->fields[i].len, child) != 0) {
             json_decref(obj);
             return NULL;
         }

@@ -35,12 +35,13 @@ struct hw_scan_field {
     int parent;
     int child;     /* first field whose parent this is, -1 none */
     int sibling;   /* next field with the same parent, -1 none */
+    size_t len;    /* strlen(name) */
 };
 
 #define HW_SCAN_MAX_FIELDS 128
 
-/* Fills child and sibling of fields[0..n); -1 when a parent does not come
- * before its children (or fields[0] is not a top-level field). */
+/* Fills child, sibling and len of fields[0..n); -1 when a parent does not
+ * come before its children (or fields[0] is not a top-level field). */
 int hw_scan_link(struct hw_scan_field *fields, size_t n);
 
 /*
