@@ -83,13 +83,30 @@ in_arena(const void *p)
            (const char *)p < arena.base + ARENA_SIZE;
 }
 
+/* What a block of size bytes (at most ARENA_BLOCK_MAX) takes in the arena. */
+static inline size_t
+arena_need(size_t size)
+{
+    return ARENA_ALIGN + ((size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1));
+}
+
+/* Hands out need bytes at the arena's top; the caller saw the room. */
+static inline void *
+arena_bump(size_t need)
+{
+    char *h = arena.base + arena.top;
+
+    arena.top += need;
+    arena.live++;
+    UNPOISON(h, need);
+    *(size_t *)(void *)h = need;
+    return h + ARENA_ALIGN;
+}
+
 /* A block of size bytes from the thread's arena, or NULL when it has no room. */
 static void *
 arena_alloc(size_t size)
 {
-    size_t need = ARENA_ALIGN + ((size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1));
-    char *h;
-
     if (arena.base == NULL) {
         pthread_once(&arena_once, arena_key_create);
         if (!atomic_load_explicit(&arena_on, memory_order_relaxed) ||
@@ -102,14 +119,21 @@ arena_alloc(size_t size)
         }
         POISON(arena.base, ARENA_SIZE);
     }
-    if (need > ARENA_SIZE - arena.top)
+    if (arena_need(size) > ARENA_SIZE - arena.top)
         return NULL;
-    h = arena.base + arena.top;
-    arena.top += need;
-    arena.live++;
-    UNPOISON(h, need);
-    *(size_t *)(void *)h = need;
-    return h + ARENA_ALIGN;
+    return arena_bump(arena_need(size));
+}
+
+/* Gives back arena block p, of need bytes. */
+static void
+arena_release(void *p, size_t need)
+{
+    POISON((char *)p - ARENA_ALIGN, need);
+    /* Everything handed out is back: the arena starts over. */
+    if (--arena.live == 0) {
+        arena.top = 0;
+        POISON(arena.base, ARENA_SIZE);
+    }
 }
 
 /* What block p costs: its arena share, or malloc's usable size and header. */
@@ -124,26 +148,18 @@ cost(void *p)
 static void
 release(void *p)
 {
-    if (!in_arena(p)) {
+    if (in_arena(p))
+        arena_release(p, cost(p));
+    else
         free(p);
-        return;
-    }
-    POISON((char *)p - ARENA_ALIGN, *(size_t *)(void *)((char *)p - ARENA_ALIGN));
-    /* Everything handed out is back: the arena starts over. */
-    if (--arena.live == 0) {
-        arena.top = 0;
-        POISON(arena.base, ARENA_SIZE);
-    }
 }
 
+/* budget_malloc for everything but a small block the arena has room for. */
 static void *
-budget_malloc(size_t size)
+budget_malloc_slow(struct hw_budget *b, size_t size)
 {
-    struct hw_budget *b = current;
     void *p = NULL;
 
-    if (b == NULL)
-        return malloc(size);
     /* A size that cannot fit is refused before anything is allocated. */
     if (b->exceeded || size > b->limit - b->used) {
         b->exceeded = 1;
@@ -165,20 +181,48 @@ budget_malloc(size_t size)
     return p;
 }
 
+/*
+ * Most of a request's blocks are small and fit both the arena and the
+ * budget (a request allocates a few hundred): those take a bump of the
+ * arena's top, inline. Anything else goes the long way.
+ */
+static void *
+budget_malloc(size_t size)
+{
+    struct hw_budget *b = current;
+    size_t need;
+
+    if (b == NULL)
+        return malloc(size);
+    if (size > ARENA_BLOCK_MAX || arena.base == NULL || b->exceeded)
+        return budget_malloc_slow(b, size);
+    need = arena_need(size);
+    if (need > ARENA_SIZE - arena.top || need > b->limit - b->used)
+        return budget_malloc_slow(b, size);
+    b->used += need;
+    if (b->used > b->peak)
+        b->peak = b->used;
+    return arena_bump(need);
+}
+
 static void
 budget_free(void *p)
 {
     struct hw_budget *b = current;
+    int mine;
+    size_t c;
 
     if (p == NULL)
         return;
-    if (b != NULL) {
-        size_t c = cost(p);
-
-        /* A block from before the budget began is not charged to it. */
+    mine = in_arena(p);
+    c = mine ? *(size_t *)(void *)((char *)p - ARENA_ALIGN) : malloc_usable_size(p) + CHUNK_OVERHEAD;
+    /* A block from before the budget began is not charged to it. */
+    if (b != NULL)
         b->used = c < b->used ? b->used - c : 0;
-    }
-    release(p);
+    if (mine)
+        arena_release(p, c);
+    else
+        free(p);
 }
 
 void
