@@ -15,6 +15,7 @@
 #include "policy_impl.h"
 
 /* ---- table of contents: the static functions, in the order they appear ---- */
+static int rule_off(const struct decision *d, enum hw_rule rule);
 static const char *first_unknown(const json_t *value, int (*known)(const char *, size_t),
                                  char *buf, size_t bufsz);
 static void lint_hook_values(struct decision *d, const json_t *obj);
@@ -25,6 +26,14 @@ static void lint_sidecars(struct decision *d, const json_t *obj);
 static void lint_not_a_hook(struct decision *d, const json_t *obj);
 
 /* ---- lint ---- */
+
+/* A rule that is off finds nothing (policy_finding() would drop it): its
+ * reads of the object are skipped. */
+static int
+rule_off(const struct decision *d, enum hw_rule rule)
+{
+    return d->s->actions[rule] == HW_ACTION_OFF;
+}
 
 /* The first part of a Helm list value that known() rejects, made
  * printable into buf; NULL when every part is known. */
@@ -50,6 +59,8 @@ lint_hook_values(struct decision *d, const json_t *obj)
     const char *bad;
     char msg[160], b[48];
 
+    if (rule_off(d, HW_RULE_UNKNOWN_HOOK_VALUE))
+        return;
     bad = first_unknown(policy_annotation(obj, ANN_HOOK), policy_is_known_event, b, sizeof(b));
     if (bad != NULL) {
         snprintf(msg, sizeof(msg), "helm.sh/hook has unknown event \"%s\": Helm skips this Job entirely",
@@ -71,11 +82,14 @@ lint_hook_values(struct decision *d, const json_t *obj)
 static void
 lint_delete_policy(struct decision *d, const json_t *obj)
 {
-    const json_t *del = policy_annotation(obj, ANN_DELETE);
+    const json_t *del;
     const char *s, *part;
     size_t pos = 0, len, plen;
 
+    if (rule_off(d, HW_RULE_DELETE_POLICY))
+        return;
     /* Without the annotation Helm defaults to before-hook-creation. */
+    del = policy_annotation(obj, ANN_DELETE);
     if (policy_annotation(obj, ANN_HOOK) == NULL || del == NULL)
         return;
     s = policy_str_of(del, &len);
@@ -93,14 +107,15 @@ static void
 lint_job_settings(struct decision *d, const json_t *obj)
 {
     const struct policy_settings *p = d->s;
-    const json_t *spec = json_object_get(obj, "spec");
-    const json_t *ttl = json_object_get(spec, "ttlSecondsAfterFinished");
-    const json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
+    const json_t *spec, *ttl, *ads;
     char msg[160], fix[200];
 
-    /* The messages are written only for a rule that is on. */
-    if (p->actions[HW_RULE_TTL] != HW_ACTION_OFF && json_is_integer(ttl) &&
-        json_integer_value(ttl) < p->ttl_min_seconds) {
+    if (rule_off(d, HW_RULE_TTL) && rule_off(d, HW_RULE_ACTIVE_DEADLINE))
+        return;
+    spec = json_object_get(obj, "spec");
+    ttl = json_object_get(spec, "ttlSecondsAfterFinished");
+    ads = json_object_get(spec, "activeDeadlineSeconds");
+    if (!rule_off(d, HW_RULE_TTL) && json_is_integer(ttl) && json_integer_value(ttl) < p->ttl_min_seconds) {
         snprintf(msg, sizeof(msg),
                  "ttlSecondsAfterFinished %lld may delete the Job before Helm sees it finish",
                  (long long)json_integer_value(ttl));
@@ -110,7 +125,7 @@ lint_job_settings(struct decision *d, const json_t *obj)
                  p->ttl_min_seconds);
         policy_finding(d, HW_RULE_TTL, msg, fix);
     }
-    if (p->actions[HW_RULE_ACTIVE_DEADLINE] == HW_ACTION_OFF)
+    if (rule_off(d, HW_RULE_ACTIVE_DEADLINE))
         return;
     if (!json_is_integer(ads)) {
         snprintf(msg, sizeof(msg),
@@ -163,15 +178,16 @@ static void
 lint_sidecars(struct decision *d, const json_t *obj)
 {
     const struct policy_settings *p = d->s;
-    const json_t *containers = json_object_get(
-        json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
-        "containers");
-    const json_t *c;
+    const json_t *containers, *c;
     size_t i;
     char msg[160], b[48];
 
-    if (p->actions[HW_RULE_SIDECAR] == HW_ACTION_OFF || json_array_size(containers) < 2 ||
-        mentions_stop(containers))
+    if (rule_off(d, HW_RULE_SIDECAR))
+        return;
+    containers = json_object_get(
+        json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "spec"),
+        "containers");
+    if (json_array_size(containers) < 2 || mentions_stop(containers))
         return;
     json_array_foreach(containers, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
@@ -206,7 +222,7 @@ lint_sidecars(struct decision *d, const json_t *obj)
 static void
 lint_not_a_hook(struct decision *d, const json_t *obj)
 {
-    if (policy_annotation(obj, ANN_RELEASE) == NULL)
+    if (rule_off(d, HW_RULE_NOT_A_HOOK) || policy_annotation(obj, ANN_RELEASE) == NULL)
         return;
     policy_finding(d, HW_RULE_NOT_A_HOOK,
             "not a Helm hook: Helm installed it as a release resource, and any helm.sh/hook on it "
