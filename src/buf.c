@@ -250,17 +250,22 @@ hw_buf_append_base64(struct hw_buf *out, const unsigned char *data, size_t len)
     if (len > ((size_t)-1 - 2) / 4 || buf_reserve(out, n) != 0)
         return -1;
     q = out->data + out->len;
-    for (size_t i = 0; i < len; i += 3, q += 4) {
-        unsigned v = (unsigned)data[i] << 16;
+    /* Whole groups of three bytes, then the last one or two with padding. */
+    for (; len >= 3; len -= 3, data += 3, q += 4) {
+        unsigned v = (unsigned)data[0] << 16 | (unsigned)data[1] << 8 | data[2];
 
-        if (i + 1 < len)
-            v |= (unsigned)data[i + 1] << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        q[0] = tbl[(v >> 18) & 63];
+        q[0] = tbl[v >> 18];
         q[1] = tbl[(v >> 12) & 63];
-        q[2] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < len ? tbl[v & 63] : '=';
+        q[2] = tbl[(v >> 6) & 63];
+        q[3] = tbl[v & 63];
+    }
+    if (len > 0) {
+        unsigned v = (unsigned)data[0] << 16 | (len == 2 ? (unsigned)data[1] << 8 : 0);
+
+        q[0] = tbl[v >> 18];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = len == 2 ? tbl[(v >> 6) & 63] : '=';
+        q[3] = '=';
     }
     out->len += n;
     out->data[out->len] = '\0';

@@ -2,12 +2,14 @@
 /*
  * buf: JSON strings read back as what was written, whichever byte needs an
  * escape and wherever it falls in the eight-byte steps; integers as printf
- * writes them; a fixed buffer refuses what does not fit and never frees
- * the caller's storage.
+ * writes them; base64 as RFC 4648 and OpenSSL write it, whatever the
+ * length; a fixed buffer refuses what does not fit and never frees the
+ * caller's storage.
  */
 #include <check.h>
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,6 +76,38 @@ START_TEST(test_buf_int_writes_what_printf_writes)
 }
 END_TEST
 
+START_TEST(test_buf_base64_writes_what_rfc4648_and_openssl_write)
+{
+    /* RFC 4648, section 10. */
+    static const char *const vectors[][2] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    };
+    unsigned char data[300], want[404];
+    struct hw_buf b;
+
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        hw_buf_init(&b, 0);
+        ck_assert_int_eq(hw_buf_append_base64(&b, (const unsigned char *)vectors[i][0],
+                                              strlen(vectors[i][0])), 0);
+        ck_assert_str_eq(b.data, vectors[i][1]);
+        hw_buf_free(&b);
+    }
+    /* Every byte value, every remainder, after text already in the buffer. */
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(i * 167 + 13);
+    for (size_t n = 0; n <= sizeof(data); n++) {
+        hw_buf_init(&b, 0);
+        ck_assert_int_eq(hw_buf_append(&b, "x", 1), 0);
+        ck_assert_int_eq(hw_buf_append_base64(&b, data, n), 0);
+        EVP_EncodeBlock(want, data, (int)n);
+        ck_assert_uint_eq(b.len, 1 + strlen((const char *)want));
+        ck_assert_str_eq(b.data + 1, (const char *)want);
+        hw_buf_free(&b);
+    }
+}
+END_TEST
+
 START_TEST(test_buf_fixed_refuses_what_does_not_fit_and_keeps_its_storage)
 {
     char storage[8];
@@ -104,6 +138,7 @@ hw_suite_buf(void)
     tcase_add_test(tc, test_buf_json_string_reads_back_with_any_byte_anywhere);
     tcase_add_test(tc, test_buf_json_string_replaces_broken_utf8);
     tcase_add_test(tc, test_buf_int_writes_what_printf_writes);
+    tcase_add_test(tc, test_buf_base64_writes_what_rfc4648_and_openssl_write);
     tcase_add_test(tc, test_buf_fixed_refuses_what_does_not_fit_and_keeps_its_storage);
     suite_add_tcase(s, tc);
     return s;
