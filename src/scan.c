@@ -313,7 +313,18 @@ forget_below(struct scanner *s, int f)
     }
 }
 
-/* A member's value: strings, most values, without a call. */
+/* p at the byte c, after any whitespace before it; NULL when another byte
+ * comes. The compact case, c right there, is tested first. */
+static inline __attribute__((always_inline)) const unsigned char *
+at(const unsigned char *p, const unsigned char *end, unsigned char c)
+{
+    if (p < end && *p == c)
+        return p;
+    p = skip_ws(p, end);
+    return p < end && *p == c ? p : NULL;
+}
+
+/* A value at p (no whitespace before it): strings, most values, without a call. */
 static inline __attribute__((always_inline)) const unsigned char *
 member(struct scanner *s, const unsigned char *p, int track)
 {
@@ -324,17 +335,16 @@ member(struct scanner *s, const unsigned char *p, int track)
     return scan_value(s, p, track);
 }
 
-/* After a member: the next one (p at it), the end (p past the close), or NULL. */
+/* After a member: p past its ',' (*more set) or past the close, or NULL. */
 static inline __attribute__((always_inline)) const unsigned char *
 after_member(const unsigned char *p, const unsigned char *end, unsigned char close, int *more)
 {
-    p = skip_ws(p, end);
+    if (p >= end || *p != ',')
+        p = skip_ws(p, end);
     if (p >= end)
         return NULL;
     *more = *p == ',';
-    if (*more)
-        return skip_ws(p + 1, end);
-    return *p == close ? p + 1 : NULL;
+    return *more || *p == close ? p + 1 : NULL;
 }
 
 /* An object from its '{'. track: the field whose object this is (-1 the
@@ -351,10 +361,13 @@ scan_object(struct scanner *s, const unsigned char *p, int track)
     if (p < end && *p == '}')
         more = 0, p++;
     while (more) {
-        const unsigned char *k = p + 1, *v;
+        const unsigned char *k, *v;
         int escaped, f = -3;
 
-        if (p >= end || *p != '"' || (p = scan_string(p, end, &escaped)) == NULL)
+        if ((p = at(p, end, '"')) == NULL)
+            return NULL;
+        k = p + 1;
+        if ((p = scan_string(p, end, &escaped)) == NULL)
             return NULL;
         if (escaped && key_escapes(k, (size_t)(p - 1 - k), track != -3) != 0)
             return NULL;
@@ -364,8 +377,7 @@ scan_object(struct scanner *s, const unsigned char *p, int track)
             if (f >= 0 && s->out[f].len != 0)
                 forget_below(s, f);
         }
-        p = skip_ws(p, end);
-        if (p >= end || *p != ':')
+        if ((p = at(p, end, ':')) == NULL)
             return NULL;
         v = p = skip_ws(p + 1, end);
         if ((p = member(s, p, f >= 0 ? f : -3)) == NULL)
@@ -394,6 +406,7 @@ scan_array(struct scanner *s, const unsigned char *p)
     if (p < end && *p == ']')
         more = 0, p++;
     while (more) {
+        p = skip_ws(p, end);
         if ((p = member(s, p, -3)) == NULL || (p = after_member(p, end, ']', &more)) == NULL)
             return NULL;
     }
@@ -409,13 +422,13 @@ literal(const unsigned char *p, const unsigned char *end, const char *word, size
     return p + n;
 }
 
+/* A value at p (no whitespace before it). */
 static const unsigned char *
 scan_value(struct scanner *s, const unsigned char *p, int track)
 {
     const unsigned char *end = s->end;
     int escaped;
 
-    p = skip_ws(p, end);
     if (p >= end)
         return NULL;
     switch (*p) {
@@ -475,6 +488,6 @@ hw_scan_extract(const char *text, size_t len, const struct hw_scan_field *fields
 
     for (size_t i = 0; i < n; i++)
         out[i].len = 0;
-    p = scan_value(&s, (const unsigned char *)text, fields != NULL ? -1 : -3);
+    p = scan_value(&s, skip_ws((const unsigned char *)text, s.end), fields != NULL ? -1 : -3);
     return p != NULL && skip_ws(p, s.end) == s.end ? 0 : -1;
 }
