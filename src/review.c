@@ -327,19 +327,18 @@ skip_blank(const char **p, const char *end)
 static json_t *
 string_of(const char **p, const char *end)
 {
-    const char *start = *p + 1, *q = start;
-    int escaped = 0;
+    const char *start = *p + 1, *q = memchr(start, '"', (size_t)(end - start));
 
-    while (q < end && *q != '"') {
-        if (*q == '\\') {
-            escaped = 1;
+    /* No backslash before the first quote: it closes the string. */
+    if (q != NULL && memchr(start, '\\', (size_t)(q - start)) == NULL) {
+        *p = q + 1;
+        return json_stringn_nocheck(start, (size_t)(q - start));  /* UTF-8 already checked */
+    }
+    for (q = start; q < end && *q != '"'; q++) {
+        if (*q == '\\')
             q++;
-        }
-        q++;
     }
     *p = q + 1;
-    if (!escaped)
-        return json_stringn_nocheck(start, (size_t)(q - start));  /* UTF-8 already checked */
     return json_loadb(start - 1, (size_t)(q + 1 - (start - 1)), JSON_FLAGS, NULL);
 }
 
