@@ -332,7 +332,7 @@ hw_handler_mutate_with(const struct hw_policy *policy, const char *body, size_t 
     res->body = hw_buf_steal(&out, &res->body_len);
     goto out;
 fail:
-    if (rv.root != NULL) {
+    if (*rv.uid != '\0') {  /* decoded: a review without a uid is refused */
         res->operation = (int)rv.operation;
         copy_field(res->uid, sizeof(res->uid), rv.uid);
         copy_field(res->kind, sizeof(res->kind), rv.kind);

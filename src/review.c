@@ -27,13 +27,29 @@ hw_review_version_name(enum hw_review_version v)
     return (size_t)v < 2 ? version_names[v] : "UNKNOWN";
 }
 
+/* Every field as after a clear: nothing decoded, strings "". The text
+ * buffers are not read before they are written. */
+static void
+review_reset(struct hw_review *rv)
+{
+    rv->root = rv->object = rv->old_object = NULL;
+    rv->version = HW_REVIEW_V1;
+    rv->operation = HW_OP_CREATE;
+    rv->uid = rv->group = rv->kind_version = rv->kind = "";
+    rv->subresource = rv->namespace_ = rv->name = "";
+    rv->dry_run = 0;
+    rv->derived_group[0] = rv->text[0] = '\0';
+}
+
 void
 hw_review_clear(struct hw_review *rv)
 {
     json_decref(rv->root);
-    memset(rv, 0, sizeof(*rv));
-    rv->uid = rv->group = rv->kind_version = rv->kind = "";
-    rv->subresource = rv->namespace_ = rv->name = "";
+    if (rv->root == NULL) {  /* the fast decode's, owned */
+        json_decref(rv->object);
+        json_decref(rv->old_object);
+    }
+    review_reset(rv);
 }
 
 /* Optional string member: "" when absent or null; -1 when another type. */
@@ -92,26 +108,46 @@ decode_envelope(struct hw_review *rv, struct hw_error *err)
     return 0;
 }
 
+/* Without request.kind (kube-apiserver always sends it), the kind the
+ * object names. */
+static void
+derive_kind(struct hw_review *rv)
+{
+    const char *api = "", *slash;
+
+    if (rv->object != NULL) {
+        opt_string(rv->object, "apiVersion", "request.object", &api, NULL);
+        opt_string(rv->object, "kind", "request.object", &rv->kind, NULL);
+    }
+    slash = strchr(api, '/');
+    rv->kind_version = slash ? slash + 1 : api;
+    if (slash != NULL && (size_t)(slash - api) < sizeof(rv->derived_group)) {
+        memcpy(rv->derived_group, api, (size_t)(slash - api));
+        rv->derived_group[slash - api] = '\0';
+        rv->group = rv->derived_group;
+    }
+}
+
+/* Without request.name (a generateName CREATE), the object's. */
+static void
+name_from_object(struct hw_review *rv)
+{
+    const json_t *meta;
+
+    if (*rv->name != '\0' || rv->object == NULL)
+        return;
+    meta = json_object_get(rv->object, "metadata");
+    if (json_is_object(meta))
+        opt_string(meta, "name", "request.object.metadata", &rv->name, NULL);
+}
+
 static int
 decode_kind(struct hw_review *rv, const json_t *req, struct hw_error *err)
 {
     const json_t *k = json_object_get(req, "kind");
 
     if (k == NULL || json_is_null(k)) {
-        /* Not sent by kube-apiserver, but derivable from the object. */
-        const char *api = "", *slash;
-
-        if (rv->object != NULL) {
-            opt_string(rv->object, "apiVersion", "request.object", &api, NULL);
-            opt_string(rv->object, "kind", "request.object", &rv->kind, NULL);
-        }
-        slash = strchr(api, '/');
-        rv->kind_version = slash ? slash + 1 : api;
-        if (slash != NULL && (size_t)(slash - api) < sizeof(rv->derived_group)) {
-            memcpy(rv->derived_group, api, (size_t)(slash - api));
-            rv->derived_group[slash - api] = '\0';
-            rv->group = rv->derived_group;
-        }
+        derive_kind(rv);
         return 0;
     }
     if (!json_is_object(k)) {
@@ -194,12 +230,7 @@ decode_request(struct hw_review *rv, struct hw_error *err)
     }
     if (decode_kind(rv, req, err) != 0)
         return -1;
-    if (*rv->name == '\0' && rv->object != NULL) {
-        const json_t *meta = json_object_get(rv->object, "metadata");
-
-        if (json_is_object(meta))
-            opt_string(meta, "name", "request.object.metadata", &rv->name, NULL);
-    }
+    name_from_object(rv);
     return 0;
 }
 
@@ -207,10 +238,11 @@ decode_request(struct hw_review *rv, struct hw_error *err)
 
 #define JSON_FLAGS (JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
-/* The envelope's fields, first in every plan; request.kind is read whole. */
+/* The envelope's fields, first in every plan. */
 enum field {
     F_API, F_KIND, F_REQ,
     R_UID, R_OP, R_KIND, R_SUB, R_NS, R_NAME, R_DRY, R_OBJ, R_OLD,
+    K_GROUP, K_VERSION, K_KIND,
     N_ENVELOPE
 };
 
@@ -221,6 +253,8 @@ static const struct hw_scan_field envelope[N_ENVELOPE] = {
     [R_SUB] = {"subResource", F_REQ, 0, 0, 0}, [R_NS] = {"namespace", F_REQ, 0, 0, 0},
     [R_NAME] = {"name", F_REQ, 0, 0, 0}, [R_DRY] = {"dryRun", F_REQ, 0, 0, 0},
     [R_OBJ] = {"object", F_REQ, 0, 0, 0}, [R_OLD] = {"oldObject", F_REQ, 0, 0, 0},
+    [K_GROUP] = {"group", R_KIND, 0, 0, 0}, [K_VERSION] = {"version", R_KIND, 0, 0, 0},
+    [K_KIND] = {"kind", R_KIND, 0, 0, 0},
 };
 
 /* What decode_kind() and decode_request() read in the object themselves. */
@@ -454,6 +488,95 @@ build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, u
     return obj;
 }
 
+/* v is the string lit, written without escapes. */
+static int
+is_text(struct hw_scan_range v, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return v.len == n + 2 && v.p[0] == '"' && memcmp(v.p + 1, lit, n) == 0;
+}
+
+/* A string without escapes (copied into rv->text from *used on), or null
+ * or absent (""); -1 for anything else, or when rv->text is full. */
+static int
+text_of(struct hw_review *rv, size_t *used, struct hw_scan_range v, const char **out)
+{
+    size_t n;
+
+    *out = "";
+    if (v.len == 0 || v.p[0] == 'n')
+        return 0;
+    n = v.len - 2;
+    if (v.p[0] != '"' || memchr(v.p + 1, '\\', n) != NULL || n >= sizeof(rv->text) - *used)
+        return -1;
+    memcpy(rv->text + *used, v.p + 1, n);
+    rv->text[*used + n] = '\0';
+    *out = rv->text + *used;
+    *used += n + 1;
+    return 0;
+}
+
+/* Absent, null, or of type t. */
+static int
+absent_or(struct hw_scan_range v, char t)
+{
+    return v.len == 0 || v.p[0] == 'n' || v.p[0] == t;
+}
+
+/*
+ * The envelope straight from the scanner's ranges, when it is the one
+ * kube-apiserver sends: every field of its type, strings without escapes
+ * and short enough for rv->text. Only object and oldObject are built
+ * (owned by rv; root stays NULL). -1 sends the caller the long way, a
+ * skeleton of the whole body through decode_envelope() and
+ * decode_request(), which also words every error: both ways fill rv alike.
+ */
+static int
+fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
+              const struct hw_scan_range *r, unsigned need)
+{
+    size_t used = 0, v, op;
+
+    if (hw_scan_type(r[plan->n]) != '{' || hw_scan_type(r[F_REQ]) != '{' ||
+        !is_text(r[F_KIND], "AdmissionReview"))
+        return -1;
+    for (v = 0; v < 2 && !is_text(r[F_API], version_names[v]); v++)
+        ;
+    for (op = 0; op < 4 && !is_text(r[R_OP], op_names[op]); op++)
+        ;
+    if (v == 2 || op == 4)
+        return -1;
+    rv->version = (enum hw_review_version)v;
+    rv->operation = (enum hw_operation)op;
+    if (text_of(rv, &used, r[R_UID], &rv->uid) != 0 || *rv->uid == '\0' ||
+        text_of(rv, &used, r[R_SUB], &rv->subresource) != 0 ||
+        text_of(rv, &used, r[R_NS], &rv->namespace_) != 0 ||
+        text_of(rv, &used, r[R_NAME], &rv->name) != 0)
+        return -1;
+    if (!absent_or(r[R_DRY], 't') && hw_scan_type(r[R_DRY]) != 'f')
+        return -1;
+    rv->dry_run = hw_scan_type(r[R_DRY]) == 't';
+    if (!absent_or(r[R_OBJ], '{') || !absent_or(r[R_OLD], '{') || !absent_or(r[R_KIND], '{') ||
+        (hw_scan_type(r[R_OBJ]) != '{' && (op == HW_OP_CREATE || op == HW_OP_UPDATE)) ||
+        (hw_scan_type(r[R_OLD]) != '{' && op == HW_OP_UPDATE))
+        return -1;
+    if (hw_scan_type(r[R_KIND]) == '{' &&
+        (text_of(rv, &used, r[K_GROUP], &rv->group) != 0 ||
+         text_of(rv, &used, r[K_VERSION], &rv->kind_version) != 0 ||
+         text_of(rv, &used, r[K_KIND], &rv->kind) != 0))
+        return -1;
+    if ((hw_scan_type(r[R_OBJ]) == '{' && (rv->object = build(plan, R_OBJ, r, need)) == NULL) ||
+        (hw_scan_type(r[R_OLD]) == '{' && (rv->old_object = build(plan, R_OLD, r, need)) == NULL)) {
+        json_decref(rv->object);
+        return -1;
+    }
+    if (hw_scan_type(r[R_KIND]) != '{')
+        derive_kind(rv);
+    name_from_object(rv);
+    return 0;
+}
+
 int
 hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan, unsigned need,
                  struct hw_review *rv, struct hw_error *err)
@@ -462,8 +585,7 @@ hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan
     json_error_t jerr;
     const char *nul;
 
-    memset(rv, 0, sizeof(*rv));
-    hw_review_clear(rv);
+    review_reset(rv);
     if (len == 0) {
         hw_error_set(err, HW_EINVAL, "request body is empty: expected an AdmissionReview");
         return -1;
@@ -483,6 +605,9 @@ hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan
             ws++;
         r[plan->n].p = body + ws;  /* the whole value, for build(-1) */
         r[plan->n].len = len - ws;
+        if (fast_envelope(rv, plan, r, need) == 0)
+            return 0;
+        review_reset(rv);
         rv->root = build(plan, -1, r, need);
     }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter

@@ -20,11 +20,13 @@ enum hw_review_version { HW_REVIEW_V1 = 0, HW_REVIEW_V1BETA1 };
 
 enum hw_operation { HW_OP_CREATE = 0, HW_OP_UPDATE, HW_OP_DELETE, HW_OP_CONNECT };
 
+#define HW_REVIEW_TEXT 768
+
 struct hw_review {
-    json_t *root;                  /* owned: the parsed body */
+    json_t *root;                  /* owned: the parsed body; NULL after the fast decode */
     enum hw_review_version version;
     enum hw_operation operation;
-    /* Borrowed from root, valid until hw_review_clear(); never NULL ("" when absent). */
+    /* Borrowed from root or text, valid until hw_review_clear(); never NULL ("" when absent). */
     const char *uid;
     const char *group;             /* request.kind.group ("" for core) */
     const char *kind_version;      /* request.kind.version */
@@ -33,9 +35,11 @@ struct hw_review {
     const char *namespace_;
     const char *name;
     int dry_run;
-    json_t *object;                /* borrowed; NULL when absent or null */
-    json_t *old_object;            /* borrowed; the stored object (always set on UPDATE) */
+    /* Borrowed from root, or owned when root is NULL (the fast decode). */
+    json_t *object;                /* NULL when absent or null */
+    json_t *old_object;            /* the stored object (always set on UPDATE) */
     char derived_group[64];        /* group from object.apiVersion when request.kind is absent */
+    char text[HW_REVIEW_TEXT];     /* the fast decode's copies of the envelope's strings */
 };
 
 /*
@@ -84,9 +88,12 @@ int hw_review_plan_build(struct hw_review_plan *plan, const struct hw_review_pat
  * the body is first validated by the scanner (scan.h) and only the plan's
  * values (those whose need bit is in need) are parsed, into a skeleton
  * that keeps every other key on those paths out but their parents'
- * presence and types in. Answers are the same either way;
- * tests/unit/check_scan.c shows it for every fixture. Without a plan,
- * jansson parses everything.
+ * presence and types in. When the envelope is the usual one (its strings
+ * without escapes), its strings are copied straight from the body into
+ * rv->text and only object and oldObject become jansson values, owned by
+ * rv (root stays NULL). Answers are the same either way;
+ * tests/unit/check_scan.c shows it for every fixture and check_review.c
+ * field by field. Without a plan, jansson parses everything.
  */
 int hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan, unsigned need,
                      struct hw_review *rv, struct hw_error *err);

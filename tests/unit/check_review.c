@@ -247,6 +247,91 @@ START_TEST(test_review_derives_kind_from_the_object_when_request_kind_is_absent)
 }
 END_TEST
 
+/* Reviews both decoders accept, and whether the fast decoder reads the
+ * envelope from the scanner's ranges (1) or takes the long way (0). */
+static const struct {
+    const char *body;
+    int fast;
+} envelope_cases[] = {
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}"), 1},
+    {REQ("{\"object\":" JOB ",\"name\":\"n\",\"namespace\":\"ns\",\"dryRun\":true,"
+         "\"subResource\":\"status\"," KIND ",\"operation\":\"UPDATE\",\"oldObject\":" JOB ",\"uid\":\"u\"}"), 1},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}"), 1},  /* kind derived */
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":null,\"name\":null,\"dryRun\":null,"
+         "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"generateName\":\"g-\"}}}"), 1},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"version\":\"v1\",\"kind\":\"Pod\","
+         "\"group\":null},\"dryRun\":false,\"object\":" JOB "}"), 1},
+    {REQ("{\"uid\":\"u\",\"operation\":\"DELETE\"," KIND ",\"object\":null,\"oldObject\":" JOB "}"), 1},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CONNECT\",\"kind\":{}}"), 1},
+    {"{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\",\"request\":"
+     "{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}}", 1},
+    /* Spaces and newlines between tokens. */
+    {"{ \"apiVersion\" : \"admission.k8s.io/v1\" ,\n \"kind\":\"AdmissionReview\", \"request\" : { "
+     "\"uid\" :\"u\" , \"operation\": \"CREATE\" , \"object\" : " JOB " } }\n", 1},
+    /* A repeated key: the last one counts, as in jansson and kube's decoder. */
+    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":7},"
+     "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"uid\":\"v\",\"object\":" JOB "}}", 1},
+    /* Escapes, and strings too long for rv.text: the long way. */
+    {REQ("{\"uid\":\"u\\/1\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}"), 0},
+    {"{\"apiVersion\":\"admission.k8s.io\\/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+     "{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}}", 0},
+    {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":\"b\\u0061tch\",\"version\":"
+         "\"v1\",\"kind\":\"Job\"},\"object\":" JOB "}"), 0},
+    {NULL, 0},  /* the long name, built below */
+};
+
+static void
+assert_same_string(const char *fast, const char *full, const char *what, int i)
+{
+    ck_assert_msg(strcmp(fast, full) == 0, "case %d: %s \"%s\" (fast) != \"%s\"", i, what, fast, full);
+}
+
+/* The envelope read from the scanner's ranges fills the review exactly as
+ * jansson's decode does; anything unusual takes the long way. */
+START_TEST(test_review_fast_envelope_fills_the_review_as_jansson_does)
+{
+    size_t n = sizeof(envelope_cases) / sizeof(envelope_cases[0]);
+
+    for (size_t i = 0; i < n; i++) {
+        char long_body[2048], name[HW_REVIEW_TEXT + 8];
+        const char *body = envelope_cases[i].body;
+        struct hw_review fast, full;
+        struct hw_error err = {0};
+
+        if (body == NULL) {
+            memset(name, 'n', sizeof(name) - 1);
+            name[sizeof(name) - 1] = '\0';
+            snprintf(long_body, sizeof(long_body),
+                     REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"name\":\"%s\"," KIND ",\"object\":" JOB "}"),
+                     name);
+            body = long_body;
+        }
+        ck_assert_msg(hw_review_decode(body, strlen(body), PLAN, 0, &fast, &err) == 0, "case %zu: %s", i,
+                      err.msg);
+        ck_assert_int_eq(hw_review_decode(body, strlen(body), PLAN, HW_REVIEW_FULL, &full, &err), 0);
+        ck_assert_msg((fast.root == NULL) == envelope_cases[i].fast, "case %zu: fast envelope %s", i,
+                      fast.root == NULL ? "used" : "not used");
+        ck_assert_int_eq(fast.version, full.version);
+        ck_assert_int_eq(fast.operation, full.operation);
+        ck_assert_int_eq(fast.dry_run, full.dry_run);
+        assert_same_string(fast.uid, full.uid, "uid", (int)i);
+        assert_same_string(fast.group, full.group, "group", (int)i);
+        assert_same_string(fast.kind_version, full.kind_version, "version", (int)i);
+        assert_same_string(fast.kind, full.kind, "kind", (int)i);
+        assert_same_string(fast.subresource, full.subresource, "subResource", (int)i);
+        assert_same_string(fast.namespace_, full.namespace_, "namespace", (int)i);
+        assert_same_string(fast.name, full.name, "name", (int)i);
+        /* The skeleton keeps the read paths of the whole object. */
+        ck_assert_int_eq(fast.object == NULL, full.object == NULL);
+        ck_assert_int_eq(fast.old_object == NULL, full.old_object == NULL);
+        ck_assert(fast.object == NULL || json_equal(json_object_get(fast.object, "metadata"),
+                                                    json_object_get(full.object, "metadata")));
+        hw_review_clear(&fast);
+        hw_review_clear(&full);
+    }
+}
+END_TEST
+
 static json_t *
 encode(const char *version, const struct hw_answer *ans)
 {
@@ -350,6 +435,7 @@ hw_suite_review(void)
     tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
     tcase_add_test(tc, test_review_decodes_the_stored_object_on_update);
     tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
+    tcase_add_test(tc, test_review_fast_envelope_fills_the_review_as_jansson_does);
     tcase_add_test(tc, test_review_fast_decode_builds_only_the_declared_paths);
     tcase_add_test(tc, test_review_plan_refuses_paths_that_overlap_or_overflow);
     tcase_add_loop_test(tc, test_review_answers_in_the_version_received_with_uid_echoed, 0, 2);
