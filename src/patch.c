@@ -86,23 +86,40 @@ hw_patch_escape(struct hw_buf *out, const char *key, size_t len)
     return hw_buf_append(out, key + start, len - start);
 }
 
-/* Builds "/a/b~1c" from the first n segments into a new string. */
+/* Builds "/a/b~1c" from the first n segments (then last, unescaped, when
+ * not NULL) into a new string of the exact size: measured, then written. */
 static char *
 pointer_new(const char *const *path, size_t n, const char *last)
 {
-    struct hw_buf b;
+    size_t len = last != NULL ? 1 + strlen(last) : 0;
+    char *ptr, *q;
 
-    hw_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++) {
-        if (hw_buf_append(&b, "/", 1) != 0 || hw_patch_escape(&b, path[i], strlen(path[i])) != 0)
-            goto fail;
+        len++;
+        for (const char *c = path[i]; *c != '\0'; c++)
+            len += *c == '~' || *c == '/' ? 2 : 1;
     }
-    if (last != NULL && (hw_buf_append(&b, "/", 1) != 0 || hw_buf_append_str(&b, last) != 0))
-        goto fail;
-    return hw_buf_steal(&b, NULL);
-fail:
-    hw_buf_free(&b);
-    return NULL;
+    if ((ptr = malloc(len + 1)) == NULL)
+        return NULL;
+    q = ptr;
+    for (size_t i = 0; i < n; i++) {
+        *q++ = '/';
+        for (const char *c = path[i]; *c != '\0'; c++) {
+            if (*c == '~' || *c == '/') {
+                *q++ = '~';
+                *q++ = *c == '~' ? '0' : '1';
+            } else {
+                *q++ = *c;
+            }
+        }
+    }
+    if (last != NULL) {
+        *q++ = '/';
+        memcpy(q, last, len - (size_t)(q - ptr));
+        q = ptr + len;
+    }
+    *q = '\0';
+    return ptr;
 }
 
 /* Records {op, path[, value]}; value NULL for "remove". Takes path. A
