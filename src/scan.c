@@ -347,19 +347,28 @@ after_member(const unsigned char *p, const unsigned char *end, unsigned char clo
     return *more || *p == close ? p + 1 : NULL;
 }
 
+/* Past a container's opening byte: p at its first member (*more set), or
+ * past its close when it is empty; NULL when nested too deep. */
+static inline __attribute__((always_inline)) const unsigned char *
+open_container(struct scanner *s, const unsigned char *p, unsigned char close, int *more)
+{
+    if (++s->depth > SCAN_MAX_DEPTH)
+        return NULL;
+    p = skip_ws(p + 1, s->end);
+    *more = p >= s->end || *p != close;
+    return *more ? p : p + 1;
+}
+
 /* An object from its '{'. track: the field whose object this is (-1 the
  * top level), or -3 none. */
 static const unsigned char *
 scan_object(struct scanner *s, const unsigned char *p, int track)
 {
     const unsigned char *end = s->end;
-    int more = 1;
+    int more;
 
-    if (++s->depth > SCAN_MAX_DEPTH)
+    if ((p = open_container(s, p, '}', &more)) == NULL)
         return NULL;
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == '}')
-        more = 0, p++;
     while (more) {
         const unsigned char *k, *v;
         int escaped, f = -3;
@@ -398,13 +407,10 @@ static const unsigned char *
 scan_array(struct scanner *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
-    int more = 1;
+    int more;
 
-    if (++s->depth > SCAN_MAX_DEPTH)
+    if ((p = open_container(s, p, ']', &more)) == NULL)
         return NULL;
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == ']')
-        more = 0, p++;
     while (more) {
         p = skip_ws(p, end);
         if ((p = member(s, p, -3)) == NULL || (p = after_member(p, end, ']', &more)) == NULL)
