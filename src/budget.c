@@ -137,19 +137,20 @@ arena_release(void *p, size_t need)
 }
 
 /* What block p costs: its arena share, or malloc's usable size and header. */
-static size_t
-cost(void *p)
+static inline size_t
+cost(void *p, int mine)
 {
-    if (in_arena(p))
+    if (mine)
         return *(size_t *)(void *)((char *)p - ARENA_ALIGN);
     return malloc_usable_size(p) + CHUNK_OVERHEAD;
 }
 
-static void
-release(void *p)
+/* Gives back block p, which costs c. */
+static inline void
+release(void *p, int mine, size_t c)
 {
-    if (in_arena(p))
-        arena_release(p, cost(p));
+    if (mine)
+        arena_release(p, c);
     else
         free(p);
 }
@@ -159,6 +160,8 @@ static void *
 budget_malloc_slow(struct hw_budget *b, size_t size)
 {
     void *p = NULL;
+    int mine;
+    size_t c;
 
     /* A size that cannot fit is refused before anything is allocated. */
     if (b->exceeded || size > b->limit - b->used) {
@@ -170,12 +173,14 @@ budget_malloc_slow(struct hw_budget *b, size_t size)
     if (p == NULL && (p = malloc(size)) == NULL)
         return NULL;
     /* What the block really costs decides; used never passes the limit. */
-    if (cost(p) > b->limit - b->used) {
-        release(p);
+    mine = in_arena(p);
+    c = cost(p, mine);
+    if (c > b->limit - b->used) {
+        release(p, mine, c);
         b->exceeded = 1;
         return NULL;
     }
-    b->used += cost(p);
+    b->used += c;
     if (b->used > b->peak)
         b->peak = b->used;
     return p;
@@ -215,14 +220,11 @@ budget_free(void *p)
     if (p == NULL)
         return;
     mine = in_arena(p);
-    c = mine ? *(size_t *)(void *)((char *)p - ARENA_ALIGN) : malloc_usable_size(p) + CHUNK_OVERHEAD;
+    c = cost(p, mine);
     /* A block from before the budget began is not charged to it. */
     if (b != NULL)
         b->used = c < b->used ? b->used - c : 0;
-    if (mine)
-        arena_release(p, c);
-    else
-        free(p);
+    release(p, mine, c);
 }
 
 void

@@ -497,6 +497,17 @@ is_text(struct hw_scan_range v, const char *lit)
     return v.len == n + 2 && v.p[0] == '"' && memcmp(v.p + 1, lit, n) == 0;
 }
 
+/* Which of the n names v is, without escapes; n when none. */
+static size_t
+text_index(struct hw_scan_range v, const char *const *names, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && !is_text(v, names[i]))
+        i++;
+    return i;
+}
+
 /* A string without escapes (copied into rv->text from *used on), or null
  * or absent (""); -1 for anything else, or when rv->text is full. */
 static int
@@ -541,10 +552,8 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
     if (hw_scan_type(r[plan->n]) != '{' || hw_scan_type(r[F_REQ]) != '{' ||
         !is_text(r[F_KIND], "AdmissionReview"))
         return -1;
-    for (v = 0; v < 2 && !is_text(r[F_API], version_names[v]); v++)
-        ;
-    for (op = 0; op < 4 && !is_text(r[R_OP], op_names[op]); op++)
-        ;
+    v = text_index(r[F_API], version_names, 2);
+    op = text_index(r[R_OP], op_names, 4);
     if (v == 2 || op == 4)
         return -1;
     rv->version = (enum hw_review_version)v;
