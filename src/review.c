@@ -480,7 +480,8 @@ build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, u
         if (r[i].len == 0 || (plan->need[i] != 0 && !(plan->need[i] & need)))
             continue;
         child = build(plan, i, r, need);
-        if (child == NULL || json_object_setn_new_nocheck(obj, plan->fields[i].name, plan->fields[i].len, child) != 0) {
+        if (child == NULL ||
+            json_object_setn_new_nocheck(obj, plan->fields[i].name, plan->fields[i].len, child) != 0) {
             json_decref(obj);
             return NULL;
         }

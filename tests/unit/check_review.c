@@ -255,7 +255,8 @@ static const struct {
 } envelope_cases[] = {
     {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\"," KIND ",\"object\":" JOB "}"), 1},
     {REQ("{\"object\":" JOB ",\"name\":\"n\",\"namespace\":\"ns\",\"dryRun\":true,"
-         "\"subResource\":\"status\"," KIND ",\"operation\":\"UPDATE\",\"oldObject\":" JOB ",\"uid\":\"u\"}"), 1},
+         "\"subResource\":\"status\"," KIND ",\"operation\":\"UPDATE\",\"oldObject\":" JOB
+         ",\"uid\":\"u\"}"), 1},
     {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":" JOB "}"), 1},  /* kind derived */
     {REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":null,\"name\":null,\"dryRun\":null,"
          "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"generateName\":\"g-\"}}}"), 1},
@@ -302,7 +303,8 @@ START_TEST(test_review_fast_envelope_fills_the_review_as_jansson_does)
             memset(name, 'n', sizeof(name) - 1);
             name[sizeof(name) - 1] = '\0';
             snprintf(long_body, sizeof(long_body),
-                     REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"name\":\"%s\"," KIND ",\"object\":" JOB "}"),
+                     REQ("{\"uid\":\"u\",\"operation\":\"CREATE\",\"name\":\"%s\"," KIND
+                         ",\"object\":" JOB "}"),
                      name);
             body = long_body;
         }
