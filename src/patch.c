@@ -86,40 +86,38 @@ hw_patch_escape(struct hw_buf *out, const char *key, size_t len)
     return hw_buf_append(out, key + start, len - start);
 }
 
-/* Builds "/a/b~1c" from the first n segments (then last, unescaped, when
- * not NULL) into a new string of the exact size: measured, then written. */
+/* Appends "/a/b~1c" for the first n segments, then "/" last when not NULL. */
+static int
+write_pointer(struct hw_buf *b, const char *const *path, size_t n, const char *last)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hw_buf_append(b, "/", 1) != 0 || hw_patch_escape(b, path[i], strlen(path[i])) != 0)
+            return -1;
+    }
+    if (last != NULL && (hw_buf_append(b, "/", 1) != 0 || hw_buf_append_str(b, last) != 0))
+        return -1;
+    return 0;
+}
+
+/* The pointer as a new string: written on the stack and copied into one
+ * allocation of its size, or, when longer, into a growing buffer. */
 static char *
 pointer_new(const char *const *path, size_t n, const char *last)
 {
-    size_t len = last != NULL ? 1 + strlen(last) : 0;
-    char *ptr, *q;
+    char text[512], *ptr;
+    struct hw_buf b;
 
-    for (size_t i = 0; i < n; i++) {
-        len++;
-        for (const char *c = path[i]; *c != '\0'; c++)
-            len += *c == '~' || *c == '/' ? 2 : 1;
+    hw_buf_init_fixed(&b, text, sizeof(text));
+    if (write_pointer(&b, path, n, last) == 0) {
+        if ((ptr = malloc(b.len + 1)) != NULL)
+            memcpy(ptr, b.data, b.len + 1);
+        return ptr;
     }
-    if ((ptr = malloc(len + 1)) == NULL)
-        return NULL;
-    q = ptr;
-    for (size_t i = 0; i < n; i++) {
-        *q++ = '/';
-        for (const char *c = path[i]; *c != '\0'; c++) {
-            if (*c == '~' || *c == '/') {
-                *q++ = '~';
-                *q++ = *c == '~' ? '0' : '1';
-            } else {
-                *q++ = *c;
-            }
-        }
-    }
-    if (last != NULL) {
-        *q++ = '/';
-        memcpy(q, last, len - (size_t)(q - ptr));
-        q = ptr + len;
-    }
-    *q = '\0';
-    return ptr;
+    hw_buf_init(&b, 0);
+    if (write_pointer(&b, path, n, last) == 0)
+        return hw_buf_steal(&b, NULL);
+    hw_buf_free(&b);
+    return NULL;
 }
 
 /* Records {op, path[, value]}; value NULL for "remove". Takes path. A
