@@ -9,6 +9,7 @@
  * could overflow a double, and nesting past 1024 make it decline. Declining
  * is always safe: the caller then lets jansson parse everything.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -313,6 +314,39 @@ forget_below(struct scanner *s, int f)
     }
 }
 
+/* What was found inside field f's twin, found delta bytes on inside f. */
+static void
+found_as_twin(struct scanner *s, int f, ptrdiff_t delta)
+{
+    for (int c = s->fields[f].child; c >= 0; c = s->fields[c].sibling) {
+        const struct hw_scan_range *t = &s->out[s->fields[c].twin];
+
+        s->out[c].p = t->len != 0 ? t->p + delta : NULL;
+        s->out[c].len = t->len;
+        found_as_twin(s, c, delta);
+    }
+}
+
+/*
+ * The container at p when its bytes repeat the value already found for
+ * field f's twin: p past it, with what was found inside the twin found at
+ * the same offsets inside it; NULL otherwise, and the caller scans it. The
+ * twin's value was validated whole and a container ends where its own
+ * bytes say, so the same bytes are the same valid value, at the same
+ * depth.
+ */
+static const unsigned char *
+repeat_of_twin(struct scanner *s, int f, const unsigned char *p)
+{
+    const struct hw_scan_range *t = &s->out[s->fields[f].twin];
+
+    if (t->len == 0 || (size_t)(s->end - p) < t->len || (*p != '{' && *p != '[') ||
+        memcmp(p, t->p, t->len) != 0)
+        return NULL;
+    found_as_twin(s, f, (const char *)p - t->p);
+    return p + t->len;
+}
+
 /* p at the byte c, after any whitespace before it; NULL when another byte
  * comes. The compact case, c right there, is tested first. */
 static inline __attribute__((always_inline)) const unsigned char *
@@ -370,7 +404,7 @@ scan_object(struct scanner *s, const unsigned char *p, int track)
     if ((p = open_container(s, p, '}', &more)) == NULL)
         return NULL;
     while (more) {
-        const unsigned char *k, *v;
+        const unsigned char *k, *v, *q;
         int escaped, f = -3;
 
         if ((p = at(p, end, '"')) == NULL)
@@ -389,7 +423,9 @@ scan_object(struct scanner *s, const unsigned char *p, int track)
         if ((p = at(p, end, ':')) == NULL)
             return NULL;
         v = p = skip_ws(p + 1, end);
-        if ((p = member(s, p, f >= 0 ? f : -3)) == NULL)
+        if (f >= 0 && s->fields[f].twin >= 0 && (q = repeat_of_twin(s, f, p)) != NULL)
+            p = q;
+        else if ((p = member(s, p, f >= 0 ? f : -3)) == NULL)
             return NULL;
         if (f >= 0) {
             s->out[f].p = (const char *)v;
@@ -459,7 +495,7 @@ hw_scan_link(struct hw_scan_field *fields, size_t n)
     if (n > 0 && fields[0].parent != -1)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        fields[i].child = fields[i].sibling = -1;
+        fields[i].child = fields[i].sibling = fields[i].twin = -1;
         fields[i].len = strlen(fields[i].name);
     }
     /* Backwards, so that each list keeps the table's order. */
@@ -477,6 +513,45 @@ hw_scan_link(struct hw_scan_field *fields, size_t n)
         }
     }
     return 0;
+}
+
+static int
+depth_of(const struct hw_scan_field *fields, int f)
+{
+    int depth = 0;
+
+    for (; f >= 0; f = fields[f].parent)
+        depth++;
+    return depth;
+}
+
+static int
+twin_below(struct hw_scan_field *fields, int a, int b)
+{
+    int ca = fields[a].child, cb = fields[b].child;
+
+    fields[a].twin = b;
+    fields[b].twin = a;
+    for (; ca >= 0 && cb >= 0; ca = fields[ca].sibling, cb = fields[cb].sibling) {
+        if (fields[ca].len != fields[cb].len || strcmp(fields[ca].name, fields[cb].name) != 0 ||
+            twin_below(fields, ca, cb) != 0)
+            return -1;
+    }
+    return ca == cb ? 0 : -1;
+}
+
+int
+hw_scan_twin(struct hw_scan_field *fields, size_t n, int a, int b)
+{
+    /* At the same depth, neither holds the other. */
+    if (a < 0 || b < 0 || (size_t)a >= n || (size_t)b >= n || a == b ||
+        depth_of(fields, a) != depth_of(fields, b))
+        return -1;
+    if (twin_below(fields, a, b) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        fields[i].twin = -1;
+    return -1;
 }
 
 int

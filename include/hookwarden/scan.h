@@ -36,13 +36,26 @@ struct hw_scan_field {
     int child;     /* first field whose parent this is, -1 none */
     int sibling;   /* next field with the same parent, -1 none */
     size_t len;    /* strlen(name) */
+    int twin;      /* the field tracked for the same path in another object, -1 none */
 };
 
 #define HW_SCAN_MAX_FIELDS 128
 
-/* Fills child, sibling and len of fields[0..n); -1 when a parent does not
- * come before its children (or fields[0] is not a top-level field). */
+/* Fills child, sibling and len of fields[0..n), and sets no twins; -1 when
+ * a parent does not come before its children (or fields[0] is not a
+ * top-level field). */
 int hw_scan_link(struct hw_scan_field *fields, size_t n);
+
+/*
+ * Makes the linked fields a and b twins, and their children pairwise, all
+ * the way down: the two subtrees must name the same fields in the same
+ * order, and a and b sit at the same depth. A container whose bytes repeat
+ * those of its twin's value, found earlier in the same text, is then
+ * compared rather than scanned (on an UPDATE the stored object mostly
+ * repeats the new one), and what was found inside the twin is found at
+ * the same offsets inside it. -1 when the subtrees differ.
+ */
+int hw_scan_twin(struct hw_scan_field *fields, size_t n, int a, int b);
 
 /*
  * hw_scan_validate, recording on the way the value range of every field it

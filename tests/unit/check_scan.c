@@ -110,6 +110,137 @@ START_TEST(test_scan_judges_each_byte_wherever_it_falls_in_a_word)
 }
 END_TEST
 
+/* ---- twins: the stored object compared, not scanned, where it repeats ---- */
+
+/* request.object and request.oldObject with the same fields below them;
+ * the parents index twin_below, -1 the object itself. */
+static const char *const twin_below[] = {"metadata", "labels", "name", "spec", "backoffLimit",
+                                         "template", "list"};
+static const int twin_parent[] = {-1, 0, 0, -1, 3, 3, 3};
+
+static size_t
+twin_fields(struct hw_scan_field *f, int twinned)
+{
+    size_t n = 0;
+
+    f[n++] = (struct hw_scan_field){"request", -1, 0, 0, 0, -1};
+    for (int r = 0; r < 2; r++) {
+        int root = (int)n;
+
+        f[n++] = (struct hw_scan_field){r ? "oldObject" : "object", 0, 0, 0, 0, -1};
+        for (size_t i = 0; i < sizeof(twin_below) / sizeof(twin_below[0]); i++) {
+            int parent = twin_parent[i] < 0 ? root : root + 1 + twin_parent[i];
+
+            f[n++] = (struct hw_scan_field){twin_below[i], parent, 0, 0, 0, -1};
+        }
+    }
+    ck_assert_int_eq(hw_scan_link(f, n), 0);
+    if (twinned)
+        ck_assert_int_eq(hw_scan_twin(f, n, 1, 1 + (int)(n - 1) / 2), 0);
+    return n;
+}
+
+/* The scanner finds the same with twins as without, or refuses the same. */
+static void
+same_found(const char *text, size_t len)
+{
+    struct hw_scan_field plain[32], twinned[32];
+    struct hw_scan_range a[32], b[32];
+    size_t n = twin_fields(plain, 0);
+    int ra, rb;
+
+    twin_fields(twinned, 1);
+    ra = hw_scan_extract(text, len, plain, n, a);
+    rb = hw_scan_extract(text, len, twinned, n, b);
+    ck_assert_msg(ra == rb, "%.*s: %d without twins, %d with", (int)len, text, ra, rb);
+    for (size_t i = 0; ra == 0 && i < n; i++)
+        ck_assert_msg(a[i].len == b[i].len && (a[i].len == 0 || a[i].p == b[i].p),
+                      "%.*s: field %zu (%s) found at %td+%zu without twins, %td+%zu with",
+                      (int)len, text, i, plain[i].name, a[i].len ? a[i].p - text : -1, a[i].len,
+                      b[i].len ? b[i].p - text : -1, b[i].len);
+}
+
+START_TEST(test_scan_twin_finds_what_scanning_finds)
+{
+    static const char *const pairs[][2] = {
+        /* equal, then differing at each level, in values the twin may prefix */
+        {"{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"1\"}},\"spec\":{\"backoffLimit\":1,"
+         "\"template\":{\"spec\":{\"x\":[1,2]}},\"list\":[{\"a\":1}]}}", NULL},
+        {"{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"1\"}},\"spec\":{\"backoffLimit\":1}}",
+         "{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"12\"}},\"spec\":{\"backoffLimit\":12}}"},
+        {"{\"spec\":{\"backoffLimit\":1,\"list\":[1]}}", "{\"spec\":{\"backoffLimit\":1,\"list\":[1,2]}}"},
+        {"{\"spec\":{\"list\":[1]}}", "{\"spec\":{\"list\":[1]},\"extra\":0}"},
+        {"{\"spec\":{\"template\":{}}}", "{\"spec\":{\"template\":{} }}"},
+        {"{\"spec\":{\"template\":{}}}", "{ \"spec\" : { \"template\" : {} } }"},
+        {"{\"metadata\":{\"labels\":{}}}", "{\"metadata\":{\"labels\":[]}}"},
+        {"{\"metadata\":{\"labels\":{\"a\":1}}}", "{\"metadata\":{\"labels\":{\"a\":1},\"labels\":{\"b\":2}}}"},
+        {"{\"metadata\":{\"name\":\"j\",\"name\":\"k\"},\"metadata\":{\"labels\":{}}}", NULL},
+        {"{\"spec\":{\"template\":{\"a\":\"\\u00e9\\n\"}}}", NULL},
+        {"{\"spec\":{\"template\":{\"a\":\"caf\xc3\xa9\"}}}", NULL},
+        {"{\"metadata\":{}}", "null"},
+        {"[]", "[]"},
+        {"{}", "{}"},
+    };
+    char text[1024], m[1024];
+    long found = 0;
+
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        const char *obj = pairs[i][0], *old = pairs[i][1] ? pairs[i][1] : pairs[i][0];
+
+        for (int order = 0; order < 3; order++) {
+            int n = order == 0 ? snprintf(text, sizeof(text), "{\"request\":{\"object\":%s,\"oldObject\":%s}}", obj, old)
+                  : order == 1 ? snprintf(text, sizeof(text), "{\"request\":{\"oldObject\":%s,\"object\":%s}}", old, obj)
+                               : snprintf(text, sizeof(text), "{\"request\":{\"object\":%s,\"oldObject\":%s,"
+                                                              "\"object\":%s}}", old, old, obj);
+
+            ck_assert_int_lt(n, (int)sizeof(text));
+            same_found(text, (size_t)n);
+            /* Every byte of the text flipped, and the text cut at every
+             * length (in a buffer of that size, for the sanitizers). */
+            for (int at = 0; at < n; at++) {
+                static const char flips[] = {'"', '\\', '{', '}', '[', ']', ',', '1', ' ', '\x80'};
+                char *cut = malloc((size_t)at + 1);
+
+                memcpy(cut, text, (size_t)at);
+                same_found(cut, (size_t)at);
+                free(cut);
+                for (size_t k = 0; k < sizeof(flips); k++) {
+                    memcpy(m, text, (size_t)n);
+                    m[at] = flips[k];
+                    same_found(m, (size_t)n);
+                    found++;
+                }
+            }
+        }
+    }
+    ck_assert_int_gt(found, 10000);
+}
+END_TEST
+
+START_TEST(test_scan_twin_takes_only_subtrees_alike)
+{
+    struct hw_scan_field f[32];
+    size_t n = twin_fields(f, 0);
+    const int old = 1 + (int)(n - 1) / 2;
+
+    ck_assert_int_eq(hw_scan_twin(f, n, 1, 1), -1);           /* itself */
+    ck_assert_int_eq(hw_scan_twin(f, n, 0, 1), -1);           /* not at the same depth */
+    ck_assert_int_eq(hw_scan_twin(f, n, 1, (int)n), -1);      /* out of the table */
+    ck_assert_int_eq(hw_scan_twin(f, n, 2, old + 1), 0);      /* the two metadata */
+    ck_assert_int_eq(f[2].twin, old + 1);
+    ck_assert_int_eq(f[old + 2].twin, 3);                     /* labels below them */
+    f[old + 2].name = "label";
+    ck_assert_int_eq(hw_scan_link(f, n), 0);
+    ck_assert_int_eq(hw_scan_twin(f, n, 1, old), -1);         /* a name differs below */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(f[i].twin == -1, "field %zu keeps a twin after a refusal", i);
+    f[old + 2].name = "labels";
+    f[old + 7].parent = old + 6;                              /* the last field moved down */
+    ck_assert_int_eq(hw_scan_link(f, n), 0);
+    ck_assert_int_eq(hw_scan_twin(f, n, 1, old), -1);
+}
+END_TEST
+
 /* ---- the differential ---- */
 
 /* The differential's three, and for the read set a fourth that enforces
@@ -232,6 +363,62 @@ with_nul_values(json_t *job, const char *version)
     json_decref(j);
 }
 
+/* The review with oldObject before object. */
+static char *
+review_old_first(const json_t *job, const json_t *old, const char *version)
+{
+    json_t *rv = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:O, s:O, s:b}}",
+                           "kind", "AdmissionReview", "apiVersion", version, "request", "uid",
+                           "0f3f1c2e-1111-2222-3333-444455556666", "kind", "group", "batch",
+                           "version", "v1", "kind", "Job", "operation", "UPDATE", "namespace",
+                           "default", "oldObject", old, "object", job, "dryRun", 0);
+    char *text = json_dumps(rv, JSON_COMPACT);
+
+    json_decref(rv);
+    return text;
+}
+
+/*
+ * UPDATEs whose stored object repeats the new one in some parts and not in
+ * others (where the scanner compares instead of scanning), either object
+ * first in the text, with their corruptions.
+ */
+static void
+with_stored_variants(json_t *job, const char *version)
+{
+    static const char *const label[] = {"metadata", "labels", "hookwarden.io/migration"};
+    static const char *const version_path[] = {"metadata", "resourceVersion"};
+    static const char *const restart[] = {"spec", "template", "spec", "restartPolicy"};
+    static const char *const hook[] = {"metadata", "annotations", "helm.sh/hook"};
+    json_t *j = json_deep_copy(job);
+
+    set_bytes(j, label, 3, "true", 4);
+    json_object_set_new(json_object_get(j, "spec"), "backoffLimit", json_integer(1));
+    for (int v = 0; v < 5; v++) {
+        json_t *old = json_deep_copy(j);
+        char *body;
+
+        if (v == 0)
+            set_bytes(old, version_path, 2, "41", 2);
+        else if (v == 1)
+            set_bytes(old, label, 3, "false", 5);
+        else if (v == 2)
+            set_bytes(old, restart, 4, "OnFailure", 9);
+        else if (v == 3)
+            json_object_set_new(json_object_get(old, "spec"), "backoffLimit", json_integer(12));
+        else
+            set_bytes(old, hook, 3, "pre-upgrade", 11);
+        body = tu_review(j, "UPDATE", version, old);
+        same_answer_and_corruptions(body, strlen(body), "stored object in part the same");
+        free(body);
+        body = review_old_first(j, old, version);
+        same_answer_and_corruptions(body, strlen(body), "stored object first");
+        free(body);
+        json_decref(old);
+    }
+    json_decref(j);
+}
+
 START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
 {
     static const char *const versions[] = {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"};
@@ -256,6 +443,7 @@ START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
             with_job(job, "UPDATE", versions[v], 1);
             with_job(job, "CREATE", versions[v], 0);
             with_nul_values(job, versions[v]);
+            with_stored_variants(job, versions[v]);
         }
         json_decref(job);
         jobs++;
@@ -541,6 +729,8 @@ hw_suite_scan(void)
     tcase_add_test(tc, test_scan_declines_nesting_past_its_limit);
     tcase_add_test(tc, test_scan_judges_each_byte_wherever_it_falls_in_a_word);
     tcase_add_test(tc, test_scan_accepts_every_real_shaped_review);
+    tcase_add_test(tc, test_scan_twin_finds_what_scanning_finds);
+    tcase_add_test(tc, test_scan_twin_takes_only_subtrees_alike);
     tcase_add_checked_fixture(diff, setup, teardown);
     tcase_set_timeout(diff, 600);
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_every_fixture);
