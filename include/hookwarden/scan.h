@@ -59,10 +59,11 @@ int hw_scan_twin(struct hw_scan_field *fields, size_t n, int a, int b);
 
 /*
  * hw_scan_validate, recording on the way the value range of every field it
- * finds (len 0 when absent); fields are linked (hw_scan_link). A repeated key replaces the earlier value and
- * forgets what was found inside it, as jansson keeps the last. Returns -1
- * as hw_scan_validate does, and also when a key on the tracked paths has
- * an escape (the caller then parses everything).
+ * finds (len 0 when absent); fields are linked (hw_scan_link), and twinned
+ * where the caller chose (hw_scan_twin). A repeated key replaces the
+ * earlier value and forgets what was found inside it, as jansson keeps the
+ * last. Returns -1 as hw_scan_validate does, and also when a key on the
+ * tracked paths has an escape (the caller then parses everything).
  */
 int hw_scan_extract(const char *text, size_t len, const struct hw_scan_field *fields, size_t n,
                     struct hw_scan_range *out);
