@@ -95,27 +95,13 @@ static const unsigned char plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef __SSE2__
 
-/* The high bit of each byte of w that is not plain (see above): a quote, a
- * backslash, a control character or a byte >= 0x80. Borrows can flag more
- * bytes, but only after the first truly flagged one, which is the lowest:
- * the first in memory on a little-endian machine. */
-static uint64_t
-special_bytes(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
-}
-
-/* Skips the plain bytes at p, sixteen at a time with SSE2 (every x86-64
- * has it), then eight at a time. */
+/* Skips the plain bytes at p: sixteen at a time (every x86-64 has SSE2),
+ * the last few of the text one by one. */
 static inline __attribute__((always_inline)) const unsigned char *
 skip_plain(const unsigned char *p, const unsigned char *end)
 {
-#ifdef __SSE2__
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i space = _mm_set1_epi8(0x20);
 
@@ -130,7 +116,30 @@ skip_plain(const unsigned char *p, const unsigned char *end)
             return p + __builtin_ctz((unsigned)m);
         p += 16;
     }
-#endif
+    while (p < end && plain[*p])
+        p++;
+    return p;
+}
+
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+
+/* The high bit of each byte of w that is not plain (see above): a quote, a
+ * backslash, a control character or a byte >= 0x80. Borrows can flag more
+ * bytes, but only after the first truly flagged one, which is the lowest:
+ * the first in memory on a little-endian machine. */
+static uint64_t
+special_bytes(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
+}
+
+/* Skips the plain bytes at p, eight at a time. */
+static inline const unsigned char *
+skip_plain(const unsigned char *p, const unsigned char *end)
+{
     while (end - p >= 8) {
         uint64_t w, m;
 
@@ -144,7 +153,9 @@ skip_plain(const unsigned char *p, const unsigned char *end)
         p++;
     return p;
 }
+
 #else
+
 static inline const unsigned char *
 skip_plain(const unsigned char *p, const unsigned char *end)
 {
@@ -152,6 +163,7 @@ skip_plain(const unsigned char *p, const unsigned char *end)
         p++;
     return p;
 }
+
 #endif
 
 /* An escape from its backslash; the caller saw two bytes left. */
