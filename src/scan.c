@@ -549,7 +549,7 @@ twin_below(struct hw_scan_field *fields, int a, int b)
             twin_below(fields, ca, cb) != 0)
             return -1;
     }
-    return ca == cb ? 0 : -1;
+    return ca == cb ? 0 : -1;  /* both lists ended together */
 }
 
 int

@@ -167,13 +167,16 @@ START_TEST(test_scan_twin_finds_what_scanning_finds)
         {"{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"1\"}},\"spec\":{\"backoffLimit\":1,"
          "\"template\":{\"spec\":{\"x\":[1,2]}},\"list\":[{\"a\":1}]}}", NULL},
         {"{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"1\"}},\"spec\":{\"backoffLimit\":1}}",
-         "{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"12\"}},\"spec\":{\"backoffLimit\":12}}"},
-        {"{\"spec\":{\"backoffLimit\":1,\"list\":[1]}}", "{\"spec\":{\"backoffLimit\":1,\"list\":[1,2]}}"},
+         "{\"metadata\":{\"name\":\"j\",\"labels\":{\"a\":\"12\"}},"
+         "\"spec\":{\"backoffLimit\":12}}"},
+        {"{\"spec\":{\"backoffLimit\":1,\"list\":[1]}}",
+         "{\"spec\":{\"backoffLimit\":1,\"list\":[1,2]}}"},
         {"{\"spec\":{\"list\":[1]}}", "{\"spec\":{\"list\":[1]},\"extra\":0}"},
         {"{\"spec\":{\"template\":{}}}", "{\"spec\":{\"template\":{} }}"},
         {"{\"spec\":{\"template\":{}}}", "{ \"spec\" : { \"template\" : {} } }"},
         {"{\"metadata\":{\"labels\":{}}}", "{\"metadata\":{\"labels\":[]}}"},
-        {"{\"metadata\":{\"labels\":{\"a\":1}}}", "{\"metadata\":{\"labels\":{\"a\":1},\"labels\":{\"b\":2}}}"},
+        {"{\"metadata\":{\"labels\":{\"a\":1}}}",
+         "{\"metadata\":{\"labels\":{\"a\":1},\"labels\":{\"b\":2}}}"},
         {"{\"metadata\":{\"name\":\"j\",\"name\":\"k\"},\"metadata\":{\"labels\":{}}}", NULL},
         {"{\"spec\":{\"template\":{\"a\":\"\\u00e9\\n\"}}}", NULL},
         {"{\"spec\":{\"template\":{\"a\":\"caf\xc3\xa9\"}}}", NULL},
@@ -187,11 +190,20 @@ START_TEST(test_scan_twin_finds_what_scanning_finds)
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         const char *obj = pairs[i][0], *old = pairs[i][1] ? pairs[i][1] : pairs[i][0];
 
+        /* object first, oldObject first, and object given twice */
         for (int order = 0; order < 3; order++) {
-            int n = order == 0 ? snprintf(text, sizeof(text), "{\"request\":{\"object\":%s,\"oldObject\":%s}}", obj, old)
-                  : order == 1 ? snprintf(text, sizeof(text), "{\"request\":{\"oldObject\":%s,\"object\":%s}}", old, obj)
-                               : snprintf(text, sizeof(text), "{\"request\":{\"object\":%s,\"oldObject\":%s,"
-                                                              "\"object\":%s}}", old, old, obj);
+            int n;
+
+            if (order == 0)
+                n = snprintf(text, sizeof(text), "{\"request\":{\"object\":%s,\"oldObject\":%s}}",
+                             obj, old);
+            else if (order == 1)
+                n = snprintf(text, sizeof(text), "{\"request\":{\"oldObject\":%s,\"object\":%s}}",
+                             old, obj);
+            else
+                n = snprintf(text, sizeof(text),
+                             "{\"request\":{\"object\":%s,\"oldObject\":%s,\"object\":%s}}", old,
+                             old, obj);
 
             ck_assert_int_lt(n, (int)sizeof(text));
             same_found(text, (size_t)n);
