@@ -53,7 +53,8 @@ int hw_scan_link(struct hw_scan_field *fields, size_t n);
  * those of its twin's value, found earlier in the same text, is then
  * compared rather than scanned (on an UPDATE the stored object mostly
  * repeats the new one), and what was found inside the twin is found at
- * the same offsets inside it. -1 when the subtrees differ.
+ * the same offsets inside it. -1 when the subtrees differ, or a and b
+ * are not two fields at one depth; no field has a twin then.
  */
 int hw_scan_twin(struct hw_scan_field *fields, size_t n, int a, int b);
 

@@ -375,17 +375,22 @@ with_nul_values(json_t *job, const char *version)
     json_decref(j);
 }
 
-/* The review with oldObject before object. */
+/* tu_review's UPDATE with oldObject before object in the text (jansson
+ * writes members in the order they were added). */
 static char *
 review_old_first(const json_t *job, const json_t *old, const char *version)
 {
-    json_t *rv = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:O, s:O, s:b}}",
-                           "kind", "AdmissionReview", "apiVersion", version, "request", "uid",
-                           "0f3f1c2e-1111-2222-3333-444455556666", "kind", "group", "batch",
-                           "version", "v1", "kind", "Job", "operation", "UPDATE", "namespace",
-                           "default", "oldObject", old, "object", job, "dryRun", 0);
-    char *text = json_dumps(rv, JSON_COMPACT);
+    char *text = tu_review(job, "UPDATE", version, old);
+    json_t *rv = json_loads(text, 0, NULL), *req = json_object_get(rv, "request");
+    json_t *obj = json_incref(json_object_get(req, "object"));
 
+    json_object_del(req, "object");
+    json_object_set_new(req, "object", obj);
+    free(text);
+    text = json_dumps(rv, JSON_COMPACT);
+    ck_assert_msg(strstr(text, "\"oldObject\"") != NULL &&
+                      strstr(text, "\"oldObject\"") < strstr(text, "\"object\""),
+                  "oldObject does not come first: %s", text);
     json_decref(rv);
     return text;
 }
