@@ -16,7 +16,6 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,8 +36,6 @@
 #include "server_impl.h"
 
 #define MAX_CHAIN 8
-/* What a worker's loop waits on (epoll_event.data.u32). */
-enum { LOOP_DAEMON = 0, LOOP_WAKE = 1 };
 #define CREDS_RETIRE_SECONDS 300
 /* A connection that has not sent a complete request header this long after
  * it was accepted is closed: slow clients cannot hold slots forever. */
@@ -227,11 +224,12 @@ start_worker(struct hw_server *s, struct worker *w, unsigned per_worker)
 }
 
 /*
- * A worker's event loop: waits on its daemon's epoll descriptor and its
- * wake, gives handed-over connections to the daemon, lets the daemon do
- * what is ready, and writes the request lines of that pass before it waits
- * again: requests answered together cost one write, and no line waits
- * longer than the pass that answered it.
+ * A worker's event loop: gives handed-over connections to its daemon, lets
+ * the daemon wait for and do what is ready, and writes the request lines of
+ * that pass before it waits again: requests answered together cost one
+ * write, and no line waits longer than the pass that answered it. The
+ * daemon waits in its own epoll set, where start_loop() put the wake too,
+ * so a pass costs one epoll_wait.
  */
 static void *
 worker_main(void *arg)
@@ -240,44 +238,36 @@ worker_main(void *arg)
 
     hw_log_hold();
     while (!atomic_load(&w->stop)) {
-        MHD_UNSIGNED_LONG_LONG left = 0;
-        struct epoll_event ev[2];
-        int ms = -1, n;
-
-        /* The nearest connection timeout, or none: a wake ends the wait. */
-        if (MHD_get_timeout(w->daemon, &left) == MHD_YES)
-            ms = left < INT_MAX ? (int)left : INT_MAX;
-        n = epoll_wait(w->epoll_fd, ev, 2, ms);
-        for (int i = 0; i < n; i++) {
+        if (atomic_exchange(&w->woken, 0)) {
             uint64_t count;
 
-            if (ev[i].data.u32 == LOOP_WAKE && read(w->wake, &count, sizeof(count)) == sizeof(count))
-                server_take_handed(w);
+            if (read(w->wake, &count, sizeof(count)) < 0) {
+                /* Already read: edge-triggered, it wakes once per write. */
+            }
+            server_take_handed(w);
         }
-        MHD_run(w->daemon);
+        MHD_run_wait(w->daemon, -1);
         hw_log_flush();
     }
     hw_log_flush();
     return NULL;
 }
 
-/* The worker's loop: its daemon's epoll descriptor and its wake in one
- * epoll set, and the thread that waits on it. */
+/*
+ * The worker's wake joins its daemon's epoll set, edge-triggered, with a
+ * NULL data pointer: libmicrohttpd's loop skips such an event (its own
+ * shutdown signal is marked so) and returns from MHD_run_wait(). Which of
+ * its events woke it, the daemon does not say: the waker sets w->woken
+ * first, and the loop reads that flag.
+ */
 static int
 start_loop(struct worker *w)
 {
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    struct epoll_event ev = {.events = EPOLLIN};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
 
     w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (di == NULL || w->wake < 0 || w->epoll_fd < 0)
-        return -1;
-    ev.data.u32 = LOOP_DAEMON;
-    if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, di->epoll_fd, &ev) != 0)
-        return -1;
-    ev.data.u32 = LOOP_WAKE;
-    if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->wake, &ev) != 0)
+    if (di == NULL || w->wake < 0 || epoll_ctl(di->epoll_fd, EPOLL_CTL_ADD, w->wake, &ev) != 0)
         return -1;
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return -1;
@@ -356,7 +346,7 @@ start_workers(struct hw_server *s, struct hw_error *err)
         struct worker *w = &s->workers[i];
 
         w->srv = s;
-        w->epoll_fd = w->wake = -1;
+        w->wake = -1;
         pthread_mutex_init(&w->lock, NULL);
         w->daemon = start_worker(s, w, per);
         if (w->daemon == NULL) {
@@ -456,6 +446,7 @@ stop_workers(struct hw_server *s)
             const uint64_t one = 1;
 
             atomic_store(&w->stop, 1);
+            atomic_store(&w->woken, 1);
             if (write(w->wake, &one, sizeof(one)) < 0) {
                 /* An eventfd's counter is far from full. */
             }
@@ -464,8 +455,6 @@ stop_workers(struct hw_server *s)
         /* Its thread is gone: MHD closes the connections here. */
         if (w->daemon != NULL)
             MHD_stop_daemon(w->daemon);
-        if (w->epoll_fd >= 0)
-            close(w->epoll_fd);
         if (w->wake >= 0)
             close(w->wake);
         hw_policy_unref(w->policy);  /* its thread is gone */

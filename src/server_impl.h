@@ -89,8 +89,8 @@ struct worker {
     struct MHD_Daemon *daemon;
     pthread_t thread;
     int thread_started;
-    int epoll_fd;             /* the daemon's epoll descriptor and wake */
-    int wake;                 /* eventfd: connections handed over, or stop */
+    int wake;                 /* eventfd in the daemon's epoll set: handed over, or stop */
+    _Atomic int woken;        /* set before each write to wake */
     _Atomic int stop;
     _Atomic int connections;  /* tracks in the three lists */
     pthread_mutex_t lock;     /* guards the lists and the queue against the acceptor */

@@ -428,6 +428,7 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
         w->handed_head = t;
     w->handed_tail = t;
     pthread_mutex_unlock(&w->lock);
+    atomic_store(&w->woken, 1);
     if (write(w->wake, &one, sizeof(one)) < 0) {
         /* An eventfd's counter does not overflow at this rate. */
     }
