@@ -299,7 +299,12 @@ hw_patch_append(struct hw_patch *p, json_t *doc, const char *const *path, size_t
     }
     if (record(p, "add", pointer_new(path, n, "-"), value, err) != 0)
         goto out;
-    if (json_array_append(arr, value) != 0) {
+    /* A longer copy replaces the list, which another document may share
+     * (review.c gives oldObject the values it has alike). */
+    json_decref(fresh);
+    fresh = json_copy(arr);
+    if (fresh == NULL || json_array_append(fresh, value) != 0 ||
+        json_object_set(parent, path[n - 1], fresh) != 0) {
         hw_error_set(err, HW_EINTERNAL, "out of memory applying a patch");
         goto out;
     }

@@ -466,24 +466,37 @@ leaf(struct hw_scan_range v)
  * Builds field f (-1: the whole body) from the ranges the scanner found: an
  * object with fields of its own in the plan becomes an object of just
  * those (the ones need wants), anything else is parsed whole. NULL means
- * "parse everything instead".
+ * "parse everything instead". made[] holds the values parsed whole so far,
+ * by field: one whose twin (the same path in the other object) was parsed
+ * from the same bytes is that value again, so the stored object's
+ * unchanged values are built once and shared. Whoever changes object must
+ * replace a value, not change it in place (hw_patch does).
  */
 static json_t *
-build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, unsigned need)
+build(const struct hw_review_plan *plan, int f, const struct hw_scan_range *r, unsigned need,
+      json_t **made)
 {
     struct hw_scan_range v = f < 0 ? r[plan->n] : r[f];
     int first = f < 0 ? 0 : plan->fields[f].child;
     json_t *obj;
 
-    if (hw_scan_type(v) != '{' || first < 0)
-        return leaf(v);
+    if (hw_scan_type(v) != '{' || first < 0) {
+        int t = f < 0 ? -1 : plan->fields[f].twin;
+
+        if (t >= 0 && made[t] != NULL && r[t].len == v.len && memcmp(r[t].p, v.p, v.len) == 0)
+            return json_incref(made[t]);
+        obj = leaf(v);
+        if (f >= 0)
+            made[f] = obj;
+        return obj;
+    }
     obj = json_object();
     for (int i = first; obj != NULL && i >= 0; i = plan->fields[i].sibling) {
         json_t *child;
 
         if (r[i].len == 0 || (plan->need[i] != 0 && !(plan->need[i] & need)))
             continue;
-        child = build(plan, i, r, need);
+        child = build(plan, i, r, need, made);
         if (child == NULL ||
             json_object_setn_new_nocheck(obj, plan->fields[i].name, plan->fields[i].len, child) != 0) {
             json_decref(obj);
@@ -553,6 +566,7 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
               const struct hw_scan_range *r, unsigned need)
 {
     size_t used = 0, v, op;
+    json_t *made[HW_SCAN_MAX_FIELDS] = {0};
 
     if (hw_scan_type(r[plan->n]) != '{' || hw_scan_type(r[F_REQ]) != '{' ||
         !is_text(r[F_KIND], "AdmissionReview"))
@@ -580,8 +594,8 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
          text_of(rv, &used, r[K_VERSION], &rv->kind_version) != 0 ||
          text_of(rv, &used, r[K_KIND], &rv->kind) != 0))
         return -1;
-    if ((hw_scan_type(r[R_OBJ]) == '{' && (rv->object = build(plan, R_OBJ, r, need)) == NULL) ||
-        (hw_scan_type(r[R_OLD]) == '{' && (rv->old_object = build(plan, R_OLD, r, need)) == NULL)) {
+    if ((hw_scan_type(r[R_OBJ]) == '{' && (rv->object = build(plan, R_OBJ, r, need, made)) == NULL) ||
+        (hw_scan_type(r[R_OLD]) == '{' && (rv->old_object = build(plan, R_OLD, r, need, made)) == NULL)) {
         json_decref(rv->object);
         return -1;
     }
@@ -613,6 +627,7 @@ hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan
     }
     if (plan != NULL && plan->n > 0 && !(need & HW_REVIEW_FULL) &&
         hw_scan_extract(body, len, plan->fields, plan->n, r) == 0) {
+        json_t *made[HW_SCAN_MAX_FIELDS];
         size_t ws = 0;
 
         while (ws < len && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
@@ -622,7 +637,8 @@ hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan
         if (fast_envelope(rv, plan, r, need) == 0)
             return 0;
         review_reset(rv);
-        rv->root = build(plan, -1, r, need);
+        memset(made, 0, sizeof(made));
+        rv->root = build(plan, -1, r, need, made);
     }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
      * use lengths. Duplicate keys: last wins, as in kube's decoder. */

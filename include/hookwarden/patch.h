@@ -9,6 +9,9 @@
  *  - a missing or null parent is added whole, with the value inside it;
  *  - an existing map receives single keys, never a replacement;
  *  - arrays are appended to with "/-" after the caller checked for dups;
+ *  - the document's values are replaced, never changed in place (a longer
+ *    copy replaces an array appended to): another document may share them
+ *    (review.h);
  *  - "remove" only through hw_patch_remove, which the policy uses solely to
  *    put an UPDATE's pod template back to the stored one.
  */

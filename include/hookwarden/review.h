@@ -91,7 +91,10 @@ int hw_review_plan_build(struct hw_review_plan *plan, const struct hw_review_pat
  * presence and types in. When the envelope is the usual one (its strings
  * without escapes), its strings are copied straight from the body into
  * rv->text and only object and oldObject become jansson values, owned by
- * rv (root stays NULL). Answers are the same either way;
+ * rv (root stays NULL). A value parsed whole that the stored object has
+ * byte for byte like object is built once and is in both: change object by
+ * replacing its values (hw_patch does), never one in place. Answers are
+ * the same either way;
  * tests/unit/check_scan.c shows it for every fixture and check_review.c
  * field by field. Without a plan, jansson parses everything.
  */

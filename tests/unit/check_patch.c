@@ -120,6 +120,27 @@ START_TEST(test_patch_append_adds_the_array_when_missing_and_appends_otherwise)
 }
 END_TEST
 
+/* The list found is another document's too (review.h): a longer copy
+ * replaces it in doc, and it stays as it was. */
+START_TEST(test_patch_append_leaves_the_array_it_found_as_it_was)
+{
+    static const char *const path[] = {"spec", "imagePullSecrets"};
+    json_t *shared = json_pack("[{s:s}]", "name", "chart");
+    json_t *doc = json_pack("{s:{s:O}}", "spec", "imagePullSecrets", shared);
+    struct hw_patch *p = hw_patch_new();
+    json_t *got;
+
+    ck_assert_int_eq(hw_patch_append(p, doc, path, 2, json_pack("{s:s}", "name", "a"), NULL), 0);
+    got = json_object_get(json_object_get(doc, "spec"), "imagePullSecrets");
+    ck_assert_int_eq(json_array_size(got), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(got, 1), "name")), "a");
+    ck_assert_int_eq(json_array_size(shared), 1);
+    json_decref(shared);
+    json_decref(doc);
+    hw_patch_free(p);
+}
+END_TEST
+
 START_TEST(test_patch_append_below_a_missing_parent_adds_parent_with_array)
 {
     static const char *const path[] = {"spec", "template", "spec", "imagePullSecrets"};
@@ -197,6 +218,7 @@ hw_suite_patch(void)
                         sizeof(set_cases) / sizeof(set_cases[0]));
     tcase_add_test(tc, test_patch_second_key_goes_into_the_map_the_first_created);
     tcase_add_test(tc, test_patch_append_adds_the_array_when_missing_and_appends_otherwise);
+    tcase_add_test(tc, test_patch_append_leaves_the_array_it_found_as_it_was);
     tcase_add_test(tc, test_patch_append_below_a_missing_parent_adds_parent_with_array);
     tcase_add_test(tc, test_patch_refuses_a_parent_of_the_wrong_type);
     tcase_add_test(tc, test_patch_refuses_appending_to_a_non_array);

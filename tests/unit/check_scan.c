@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "hookwarden/handler.h"
+#include "hookwarden/patch.h"
 #include "hookwarden/policy.h"
+#include "hookwarden/review.h"
 #include "hookwarden/scan.h"
 #include "testutil.h"
 
@@ -470,6 +472,92 @@ START_TEST(test_scan_fast_decode_answers_like_jansson_on_every_fixture)
 }
 END_TEST
 
+/*
+ * The fast decoder builds the stored object's unchanged values once and
+ * gives both objects the same ones (review.c): the policy must replace
+ * what it changes in object, never change a value in place, or oldObject
+ * would change with it. Each review is decoded, oldObject written out,
+ * the policy applied, and oldObject written out again.
+ */
+static void
+stored_object_kept(const char *body, const char *what)
+{
+    for (int i = 0; i < 4; i++) {
+        struct hw_review rv;
+        struct hw_error err = {0};
+        struct hw_outcome oc;
+        struct hw_patch *patch = hw_patch_new();
+        char *before, *after;
+
+        memset(&rv, 0, sizeof(rv));
+        ck_assert_int_eq(hw_review_decode(body, strlen(body), hw_policy_read_plan(policies[i]),
+                                          hw_policy_review_needs(policies[i]), &rv, &err),
+                         0);
+        ck_assert_ptr_nonnull(rv.old_object);
+        before = json_dumps(rv.old_object, JSON_COMPACT | JSON_SORT_KEYS);
+        {
+            struct hw_target t = {rv.operation, rv.group, rv.kind_version, rv.kind,
+                                  rv.subresource, rv.namespace_, rv.old_object};
+
+            ck_assert_int_eq(hw_policy_apply(policies[i], &t, rv.object, patch, &oc, &err), 0);
+        }
+        after = json_dumps(rv.old_object, JSON_COMPACT | JSON_SORT_KEYS);
+        ck_assert_msg(strcmp(before, after) == 0, "%s (policy %d, %zu changes): oldObject %s became %s",
+                      what, i, hw_patch_count(patch), before, after);
+        free(before);
+        free(after);
+        hw_patch_free(patch);
+        hw_review_clear(&rv);
+    }
+}
+
+START_TEST(test_policy_leaves_the_stored_object_as_decoded)
+{
+    static const char *const label[] = {"metadata", "labels", "hookwarden.io/migration"};
+    char dirpath[4096];
+    struct dirent *e;
+    DIR *d;
+    int jobs = 0;
+
+    snprintf(dirpath, sizeof(dirpath), "%s/jobs", HW_TEST_DATA);
+    d = opendir(dirpath);
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[8192], *body;
+        json_t *job, *old;
+
+        if (strstr(e->d_name, ".json") == NULL)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
+        job = tu_json(path);
+        set_bytes(job, label, 3, "true", 4);
+        /* A list the policy's secrets are added to. */
+        json_object_set_new(json_object_get(json_object_get(json_object_get(job, "spec"), "template"),
+                                            "spec"),
+                            "imagePullSecrets", json_pack("[{s:s}]", "name", "chart-secret"));
+        old = json_deep_copy(job);
+        /* The same Job stored; kube-apiserver never sends oldObject on a
+         * CREATE, but the decoder takes one. */
+        body = tu_review(job, "UPDATE", "admission.k8s.io/v1", old);
+        stored_object_kept(body, e->d_name);
+        free(body);
+        body = tu_review(job, "CREATE", "admission.k8s.io/v1", old);
+        stored_object_kept(body, e->d_name);
+        free(body);
+        /* The label dropped: only the template is kept from the stored Job. */
+        json_object_del(json_object_get(job, "metadata"), "labels");
+        body = tu_review(job, "UPDATE", "admission.k8s.io/v1", old);
+        stored_object_kept(body, e->d_name);
+        free(body);
+        json_decref(old);
+        json_decref(job);
+        jobs++;
+    }
+    closedir(d);
+    ck_assert_int_eq(jobs, 11);
+}
+END_TEST
+
 static void
 file_case(const char *path)
 {
@@ -753,6 +841,7 @@ hw_suite_scan(void)
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_every_fixture);
     tcase_add_test(diff, test_scan_fast_decode_answers_like_jansson_on_reviews_and_goldens);
     tcase_add_test(diff, test_policy_decisions_ignore_every_undeclared_path);
+    tcase_add_test(diff, test_policy_leaves_the_stored_object_as_decoded);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, diff);
     return s;
