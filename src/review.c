@@ -566,7 +566,7 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
               const struct hw_scan_range *r, unsigned need)
 {
     size_t used = 0, v, op;
-    json_t *made[HW_SCAN_MAX_FIELDS] = {0};
+    json_t *made[HW_SCAN_MAX_FIELDS];
 
     if (hw_scan_type(r[plan->n]) != '{' || hw_scan_type(r[F_REQ]) != '{' ||
         !is_text(r[F_KIND], "AdmissionReview"))
@@ -594,6 +594,7 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
          text_of(rv, &used, r[K_VERSION], &rv->kind_version) != 0 ||
          text_of(rv, &used, r[K_KIND], &rv->kind) != 0))
         return -1;
+    memset(made, 0, plan->n * sizeof(made[0]));
     if ((hw_scan_type(r[R_OBJ]) == '{' && (rv->object = build(plan, R_OBJ, r, need, made)) == NULL) ||
         (hw_scan_type(r[R_OLD]) == '{' && (rv->old_object = build(plan, R_OLD, r, need, made)) == NULL)) {
         json_decref(rv->object);
@@ -637,7 +638,7 @@ hw_review_decode(const char *body, size_t len, const struct hw_review_plan *plan
         if (fast_envelope(rv, plan, r, need) == 0)
             return 0;
         review_reset(rv);
-        memset(made, 0, sizeof(made));
+        memset(made, 0, plan->n * sizeof(made[0]));
         rv->root = build(plan, -1, r, need, made);
     }
     /* NUL is valid JSON (\u0000) and Go accepts it; comparisons that matter
