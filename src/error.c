@@ -5,8 +5,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hookwarden/error.h"
+#include "hookwarden/text.h"
 
 static const struct {
     int status;
@@ -25,14 +27,21 @@ static const struct {
 void
 hw_error_set(struct hw_error *err, enum hw_error_code code, const char *fmt, ...)
 {
+    /* Three bytes over: a character that begins before the cut is whole
+     * here, so the cut can fall before it rather than inside it. */
+    char text[HW_ERROR_MSG_MAX + 3];
+    size_t len;
     va_list ap;
 
     if (err == NULL || err->code != HW_OK)
         return;
     err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    len = hw_text_cut(text, strlen(text), sizeof(err->msg) - 1);
+    memcpy(err->msg, text, len);
+    err->msg[len] = '\0';
 }
 
 void

@@ -28,7 +28,8 @@ struct hw_error {
     char msg[HW_ERROR_MSG_MAX];
 };
 
-/* Sets err unless it is NULL or already holds an error. printf-style. */
+/* Sets err unless it is NULL or already holds an error. printf-style; a
+ * message longer than msg is cut before a UTF-8 character, not inside. */
 void hw_error_set(struct hw_error *err, enum hw_error_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

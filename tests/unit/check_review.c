@@ -2,11 +2,13 @@
 /* review: AdmissionReview decode (what is accepted, what is refused and
  * how it is named) and encode (the response shape kube-apiserver checks). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hookwarden/policy.h"
 #include "hookwarden/review.h"
+#include "hookwarden/text.h"
 #include "testutil.h"
 
 /* The fast decoder's table as the webhook uses it: built from the policy's
@@ -86,6 +88,42 @@ START_TEST(test_review_decode_accepts_or_names_the_problem)
                       _i / 2, err.msg, decode_cases[_i / 2].error);
     }
     hw_review_clear(&rv);
+}
+END_TEST
+
+/* A message longer than its buffer quotes what was sent: cut, it must end
+ * before a character, not inside one (it goes into the answer and the log
+ * as UTF-8). The quoted value is shifted a byte at a time so that the cut
+ * falls at each place in characters of two, three and four bytes. */
+START_TEST(test_review_error_message_cut_ends_on_a_character)
+{
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    struct hw_review rv;
+    char body[2048];
+
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t shift = 0; shift < 4; shift++) {
+            struct hw_error err = {0};
+            size_t n = 0, len;
+
+            n += (size_t)snprintf(body, sizeof(body), "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%.*s",
+                                  (int)shift, "xxx");
+            while (n < 1200)
+                n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", chars[c]);
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "\",\"request\":{}}");
+            ck_assert_int_eq(hw_review_decode(body, n, PLAN, 0, &rv, &err), -1);
+            ck_assert_int_eq(err.code, HW_EINVAL);
+            len = strlen(err.msg);
+            ck_assert_msg(len >= sizeof(err.msg) - 4, "not cut: %zu bytes", len);
+            for (size_t i = 0; i < len;) {
+                size_t k = hw_text_utf8_char(err.msg + i, len - i);
+
+                ck_assert_msg(k > 0, "char %zu shift %zu: not UTF-8 at byte %zu of %zu", c, shift, i,
+                              len);
+                i += k;
+            }
+        }
+    }
 }
 END_TEST
 
@@ -434,6 +472,7 @@ hw_suite_review(void)
     tcase_add_loop_test(tc, test_review_decode_accepts_or_names_the_problem, 0,
                         2 * sizeof(decode_cases) / sizeof(decode_cases[0]));
     tcase_add_test(tc, test_review_refuses_a_raw_nul_byte_anywhere);
+    tcase_add_test(tc, test_review_error_message_cut_ends_on_a_character);
     tcase_add_test(tc, test_review_decodes_the_fields_the_policy_needs_from_a_real_review);
     tcase_add_test(tc, test_review_decodes_the_stored_object_on_update);
     tcase_add_test(tc, test_review_derives_kind_from_the_object_when_request_kind_is_absent);
