@@ -242,7 +242,7 @@ worker_main(void *arg)
             uint64_t count;
 
             if (read(w->wake, &count, sizeof(count)) < 0) {
-                /* Already read: edge-triggered, it wakes once per write. */
+                /* EAGAIN: an earlier pass read the count of this write. */
             }
             server_take_handed(w);
         }
