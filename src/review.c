@@ -595,8 +595,10 @@ fast_envelope(struct hw_review *rv, const struct hw_review_plan *plan,
          text_of(rv, &used, r[K_KIND], &rv->kind) != 0))
         return -1;
     memset(made, 0, plan->n * sizeof(made[0]));
-    if ((hw_scan_type(r[R_OBJ]) == '{' && (rv->object = build(plan, R_OBJ, r, need, made)) == NULL) ||
-        (hw_scan_type(r[R_OLD]) == '{' && (rv->old_object = build(plan, R_OLD, r, need, made)) == NULL)) {
+    if ((hw_scan_type(r[R_OBJ]) == '{' &&
+         (rv->object = build(plan, R_OBJ, r, need, made)) == NULL) ||
+        (hw_scan_type(r[R_OLD]) == '{' &&
+         (rv->old_object = build(plan, R_OLD, r, need, made)) == NULL)) {
         json_decref(rv->object);
         return -1;
     }

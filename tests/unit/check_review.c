@@ -106,8 +106,9 @@ START_TEST(test_review_error_message_cut_ends_on_a_character)
             struct hw_error err = {0};
             size_t n = 0, len;
 
-            n += (size_t)snprintf(body, sizeof(body), "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%.*s",
-                                  (int)shift, "xxx");
+            n += (size_t)snprintf(body, sizeof(body),
+                                  "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"%.*s", (int)shift,
+                                  "xxx");
             while (n < 1200)
                 n += (size_t)snprintf(body + n, sizeof(body) - n, "%s", chars[c]);
             n += (size_t)snprintf(body + n, sizeof(body) - n, "\",\"request\":{}}");
@@ -118,8 +119,8 @@ START_TEST(test_review_error_message_cut_ends_on_a_character)
             for (size_t i = 0; i < len;) {
                 size_t k = hw_text_utf8_char(err.msg + i, len - i);
 
-                ck_assert_msg(k > 0, "char %zu shift %zu: not UTF-8 at byte %zu of %zu", c, shift, i,
-                              len);
+                ck_assert_msg(k > 0, "char %zu shift %zu: not UTF-8 at byte %zu of %zu", c, shift,
+                              i, len);
                 i += k;
             }
         }
