@@ -275,6 +275,19 @@ start_loop(struct worker *w)
     return 0;
 }
 
+/* Wakes w's loop from another thread: the flag first, since the loop reads
+ * it once the write has woken the daemon's wait. */
+void
+server_wake(struct worker *w)
+{
+    const uint64_t one = 1;
+
+    atomic_store(&w->woken, 1);
+    if (write(w->wake, &one, sizeof(one)) < 0) {
+        /* An eventfd's counter does not overflow at this rate. */
+    }
+}
+
 static struct MHD_Daemon *
 start_plain(struct hw_server *s, struct hw_error *err)
 {
@@ -443,13 +456,8 @@ stop_workers(struct hw_server *s)
         if (w->srv == NULL)
             continue;  /* never started */
         if (w->thread_started) {
-            const uint64_t one = 1;
-
             atomic_store(&w->stop, 1);
-            atomic_store(&w->woken, 1);
-            if (write(w->wake, &one, sizeof(one)) < 0) {
-                /* An eventfd's counter is far from full. */
-            }
+            server_wake(w);
             pthread_join(w->thread, NULL);
         }
         /* Its thread is gone: MHD closes the connections here. */

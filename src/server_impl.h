@@ -146,5 +146,6 @@ struct track *server_track_of(struct MHD_Connection *conn);
 void server_mark_requested(struct track *t);
 void server_forget_pending(struct worker *w);
 void server_take_handed(struct worker *w);
+void server_wake(struct worker *w);
 
 #endif

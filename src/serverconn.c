@@ -400,7 +400,6 @@ static void
 hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
 {
     struct track *t = calloc(1, sizeof(*t));
-    const uint64_t one = 1;
     struct stat st;
 
     if (t == NULL || fstat(fd, &st) != 0) {
@@ -428,10 +427,7 @@ hand_over(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t
         w->handed_head = t;
     w->handed_tail = t;
     pthread_mutex_unlock(&w->lock);
-    atomic_store(&w->woken, 1);
-    if (write(w->wake, &one, sizeof(one)) < 0) {
-        /* An eventfd's counter does not overflow at this rate. */
-    }
+    server_wake(w);
 }
 
 /* In w's thread: gives the queued connections to its daemon. While one is
