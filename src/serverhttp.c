@@ -11,11 +11,14 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "hookwarden/budget.h"
@@ -28,7 +31,12 @@
  * a larger one goes back to malloc when its request ends. */
 #define BODY_KEEP_BYTES (16 * 1024)
 
+/* Answers with a body up to this size go out as one TLS record (cork()). */
+#define CORK_MAX_BODY 4096
+
 /* ---- table of contents: the static functions, in order ---- */
+static void cork(struct MHD_Connection *conn, size_t body_len);
+static void uncork(struct MHD_Connection *conn);
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_response *res,
                                      const char *allow);
 static enum MHD_Result send_error(struct MHD_Connection *conn, struct hw_server *s, enum hw_error_code code,
@@ -52,6 +60,55 @@ static struct request *request_begin(struct worker *w, struct track *t);
 
 /* ---- responses ---- */
 
+/*
+ * One TLS record per answer. libmicrohttpd 0.9.75 gives GnuTLS an answer's
+ * header and body in two calls, so they went out as two records, each
+ * encrypted and sent on its own. Corking the session joins them: GnuTLS
+ * keeps what it is given until uncork() sends it as one record with one
+ * sendmsg(). server_on_completed() uncorks: libmicrohttpd calls it once it
+ * counts the answer as sent, before it closes the connection, whatever
+ * the reason for the close. Only small answers are corked: an empty send
+ * buffer takes them whole, so the uncork cannot stop half-way unless the
+ * client left earlier answers unread.
+ */
+static void
+cork(struct MHD_Connection *conn, size_t body_len)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (body_len > CORK_MAX_BODY)
+        return;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci != NULL && ci->tls_session != NULL)
+        gnutls_record_cork((gnutls_session_t)ci->tls_session);
+}
+
+static void
+uncork(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci, *fd;
+    int sent, one = 1;
+
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return;
+    if ((sent = gnutls_record_uncork((gnutls_session_t)ci->tls_session, 0)) == 0)
+        return;  /* nothing was corked */
+    if ((fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+        return;
+    if (sent > 0) {
+        /* libmicrohttpd keeps the socket TCP_CORKed and pushes each answer
+         * with TCP_NODELAY, which it did before this: push the same way. */
+        setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        return;
+    }
+    /* The rest of the answer is stuck in GnuTLS: end the connection
+     * rather than leave the client waiting for it. */
+    hw_log(HW_LOG_WARN, "connection closed: its answer could not be sent", "{s:s}", "error",
+           gnutls_strerror(sent));
+    shutdown(fd->connect_fd, SHUT_RDWR);
+}
+
 static enum MHD_Result
 send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_response *res,
               const char *allow)
@@ -72,6 +129,8 @@ send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_respon
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
+    if (ret == MHD_YES)
+        cork(conn, res->body_len);
     return ret;
 }
 
@@ -531,7 +590,8 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct request *rq = *con_cls;
 
-    (void)cls, (void)conn, (void)toe;
+    (void)cls, (void)toe;
+    uncork(conn);
     if (rq == NULL)
         return;
     server_request_end(rq);

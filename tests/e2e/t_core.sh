@@ -146,6 +146,51 @@ hw_sim -n airflow -f "$HW_TMP/airflow-migrate.json" >/dev/null 2>&1 \
   && ok "the server still answers admission requests after the bad input" || fail "server stopped answering after bad input"
 check "the server process is still running" kill -0 "$HW_PID"
 
+# ---- answers on the wire: one TLS record for a small answer (serverhttp.c
+# cork()), sent at once on a kept-alive connection and whole before any close ----
+check "answers on one kept-alive connection come at once, small and large, and whole on every kind of close" \
+  python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_DATA/reviews/create-airflow-v1.json" <<'PY'
+import http.client, json, os, socket, ssl, sys, time
+port, ca, body = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
+ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
+uid = json.loads(body)["request"]["uid"]
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+t0 = time.monotonic()
+for i in range(30):
+    c.request("POST", "/mutate", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["response"]["uid"] == uid, "answer %d" % i
+    if i == 0:
+        sock = c.sock
+# An answer held back by the socket's TCP_CORK waits 200 ms for the kernel.
+took = time.monotonic() - t0
+assert took < 3, "30 answers on one connection took %.1f s" % took
+c.request("GET", "/metrics"); r = c.getresponse(); m = r.read()
+assert r.status == 200 and len(m) > 4096 and m.endswith(b"\n"), "a large answer, not corked"
+c.request("POST", "/mutate", body, {"Content-Type": "application/json"}); r = c.getresponse()
+assert r.status == 200 and json.loads(r.read())["response"]["uid"] == uid and c.sock is sock
+head = b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+for close in ("Connection: close", "HTTP/1.0", "write side shut"):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+    h = head + b"Connection: close\r\n" if close == "Connection: close" else head
+    if close == "HTTP/1.0":
+        h = h.replace(b"HTTP/1.1", b"HTTP/1.0")
+    s.sendall(h + b"\r\n" + body)
+    if close == "write side shut":
+        socket.socket(fileno=os.dup(s.fileno())).shutdown(socket.SHUT_WR)
+    s.settimeout(10)
+    got = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    hdr, _, rest = got.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in hdr.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    assert hdr.startswith(b"HTTP/1.1 200") and len(rest) == n, "%s: %r" % (close, got[:80])
+    assert json.loads(rest)["response"]["uid"] == uid, close
+PY
+
 # ---- the request log: one JSON line per request, never the body ----
 check "each admission is logged with uid, operation, decision, ops and duration" python3 - "$HW_LOG" <<'PY'
 import json, sys
