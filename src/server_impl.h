@@ -74,6 +74,7 @@ struct track {
     enum track_state state;   /* which list; under the worker's lock */
     _Atomic int requested;    /* 1 once a request header arrived; 2 once shut down */
     _Atomic int early;        /* answered before its body was read: linger at close */
+    int tcp_uncorked;         /* uncork() took libmicrohttpd's TCP_CORK off (worker thread only) */
     struct request rq;        /* the connection's current request (worker thread only) */
     struct track *prev, *next;
 };

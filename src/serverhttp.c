@@ -36,6 +36,7 @@
 
 /* ---- table of contents: the static functions, in order ---- */
 static void cork(struct MHD_Connection *conn, size_t body_len);
+static void push_record(struct track *t, int fd);
 static void uncork(struct MHD_Connection *conn);
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_response *res,
                                      const char *allow);
@@ -70,6 +71,17 @@ static struct request *request_begin(struct worker *w, struct track *t);
  * the reason for the close. Only small answers are corked: an empty send
  * buffer takes them whole, so the uncork cannot stop half-way unless the
  * client left earlier answers unread.
+ *
+ * The socket's own cork: libmicrohttpd sets TCP_CORK the first time it
+ * sends a header apart from its body, remembers it did, and from then on
+ * pushes each answer with TCP_NODELAY, before the completion callback.
+ * The record uncork() sends comes after that push, so on a corked socket
+ * it would wait for the kernel's 200 ms timer. The first time uncork()
+ * finds the socket corked, it takes the cork off, which sends the record;
+ * libmicrohttpd believes the cork still on and never sets it again, and
+ * each later record leaves with its sendmsg() (TCP_NODELAY is on). Until
+ * then uncork() asks (getsockopt); after it, an answer costs one
+ * sendmsg() and libmicrohttpd's push, which finds nothing to push.
  */
 static void
 cork(struct MHD_Connection *conn, size_t body_len)
@@ -83,11 +95,28 @@ cork(struct MHD_Connection *conn, size_t body_len)
         gnutls_record_cork((gnutls_session_t)ci->tls_session);
 }
 
+/* After uncork() sent a record on fd: gets it off a corked socket. */
+static void
+push_record(struct track *t, int fd)
+{
+    int corked = 0, off = 0, on = 1;
+    socklen_t len = sizeof(corked);
+
+    if (t != NULL && t->tcp_uncorked)
+        return;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_CORK, &corked, &len) != 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        return;
+    }
+    if (corked && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off)) == 0 && t != NULL)
+        t->tcp_uncorked = 1;
+}
+
 static void
 uncork(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci, *fd;
-    int sent, one = 1;
+    int sent;
 
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (ci == NULL || ci->tls_session == NULL)
@@ -97,9 +126,7 @@ uncork(struct MHD_Connection *conn)
     if ((fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
         return;
     if (sent > 0) {
-        /* libmicrohttpd keeps the socket TCP_CORKed and pushes each answer
-         * with TCP_NODELAY, which it did before this: push the same way. */
-        setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        push_record(server_track_of(conn), fd->connect_fd);
         return;
     }
     /* The rest of the answer is stuck in GnuTLS: end the connection

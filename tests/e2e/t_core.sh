@@ -147,8 +147,9 @@ hw_sim -n airflow -f "$HW_TMP/airflow-migrate.json" >/dev/null 2>&1 \
 check "the server process is still running" kill -0 "$HW_PID"
 
 # ---- answers on the wire: one TLS record for a small answer (serverhttp.c
-# cork()), sent at once on a kept-alive connection and whole before any close ----
-check "answers on one kept-alive connection come at once, small and large, and whole on every kind of close" \
+# cork()), sent at once on a kept-alive connection, whatever the order of
+# large and small answers, and whole before any close ----
+check "answers on one kept-alive connection come at once, small and large in either order, and whole on every kind of close" \
   python3 - "$HW_PORT" "$HW_CERTS/ca.crt" "$HW_DATA/reviews/create-airflow-v1.json" <<'PY'
 import http.client, json, os, socket, ssl, sys, time
 port, ca, body = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
@@ -169,6 +170,19 @@ c.request("GET", "/metrics"); r = c.getresponse(); m = r.read()
 assert r.status == 200 and len(m) > 4096 and m.endswith(b"\n"), "a large answer, not corked"
 c.request("POST", "/mutate", body, {"Content-Type": "application/json"}); r = c.getresponse()
 assert r.status == 200 and json.loads(r.read())["response"]["uid"] == uid and c.sock is sock
+# A first answer of over 1400 bytes, corked by hookwarden, is one
+# libmicrohttpd sends without corking the socket; small ones follow.
+review = json.loads(body); review["request"]["uid"] = "u" * 1200
+big = json.dumps(review)
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+t0 = time.monotonic()
+c.request("POST", "/mutate", big, {"Content-Type": "application/json"}); r = c.getresponse(); a = r.read()
+assert r.status == 200 and 1400 < len(a) < 4096, "a %d-byte answer" % len(a)
+for i in range(20):
+    c.request("POST", "/mutate", body, {"Content-Type": "application/json"}); r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["response"]["uid"] == uid, "answer %d after a large one" % i
+took = time.monotonic() - t0
+assert took < 2, "21 answers, the first large, took %.1f s" % took
 head = b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
 for close in ("Connection: close", "HTTP/1.0", "write side shut"):
     s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
