@@ -36,7 +36,7 @@
 
 /* ---- table of contents: the static functions, in order ---- */
 static void cork(struct MHD_Connection *conn, size_t body_len);
-static void push_record(struct track *t, int fd);
+static void push_record(struct track *t);
 static void uncork(struct MHD_Connection *conn);
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct hw_server *s, struct hw_response *res,
                                      const char *allow);
@@ -95,27 +95,28 @@ cork(struct MHD_Connection *conn, size_t body_len)
         gnutls_record_cork((gnutls_session_t)ci->tls_session);
 }
 
-/* After uncork() sent a record on fd: gets it off a corked socket. */
+/* After uncork() sent a record on t's socket: gets it off a corked one. */
 static void
-push_record(struct track *t, int fd)
+push_record(struct track *t)
 {
     int corked = 0, off = 0, on = 1;
     socklen_t len = sizeof(corked);
 
-    if (t != NULL && t->tcp_uncorked)
+    if (t->tcp_uncorked)
         return;
-    if (getsockopt(fd, IPPROTO_TCP, TCP_CORK, &corked, &len) != 0) {
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (getsockopt(t->fd, IPPROTO_TCP, TCP_CORK, &corked, &len) != 0) {
+        setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         return;
     }
-    if (corked && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off)) == 0 && t != NULL)
+    if (corked && setsockopt(t->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off)) == 0)
         t->tcp_uncorked = 1;
 }
 
 static void
 uncork(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci, *fd;
+    const union MHD_ConnectionInfo *ci;
+    struct track *t;
     int sent;
 
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -123,17 +124,19 @@ uncork(struct MHD_Connection *conn)
         return;
     if ((sent = gnutls_record_uncork((gnutls_session_t)ci->tls_session, 0)) == 0)
         return;  /* nothing was corked */
-    if ((fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+    /* Every connection the acceptor handed over has its track; without
+     * one, a corked socket would send the record on the kernel's timer. */
+    if ((t = server_track_of(conn)) == NULL)
         return;
     if (sent > 0) {
-        push_record(server_track_of(conn), fd->connect_fd);
+        push_record(t);
         return;
     }
     /* The rest of the answer is stuck in GnuTLS: end the connection
      * rather than leave the client waiting for it. */
     hw_log(HW_LOG_WARN, "connection closed: its answer could not be sent", "{s:s}", "error",
            gnutls_strerror(sent));
-    shutdown(fd->connect_fd, SHUT_RDWR);
+    shutdown(t->fd, SHUT_RDWR);
 }
 
 static enum MHD_Result
